@@ -1,0 +1,11 @@
+/**
+ * The shop's service contracts and shared value schemas.
+ *
+ * @module
+ */
+
+export * from "./schemas.ts";
+export { gatewayContract } from "./gateway.ts";
+export { orderContract } from "./order.ts";
+export { inventoryContract } from "./inventory.ts";
+export { paymentContract } from "./payment.ts";

@@ -1,0 +1,51 @@
+/**
+ * The order service's contract: places orders (reserving stock and charging
+ * the customer) and serves them back.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { defineContract } from "@flotilla/core";
+import {
+  CustomerId,
+  OrderId,
+  OrderLinesRequest,
+  OrderView,
+} from "./schemas.ts";
+
+/** The order service's contract. */
+export const orderContract = defineContract({
+  name: "order",
+  version: "0.1.0",
+  description:
+    "Places orders: reserves stock, charges the customer, confirms or cancels.",
+  actions: {
+    placeOrder: {
+      description:
+        "Places an order and drives it to CONFIRMED or CANCELLED. With an " +
+        "Idempotency-Key, the same key returns the same order and creates nothing new.",
+      input: z.strictObject({
+        customerId: CustomerId,
+        items: OrderLinesRequest,
+      }),
+      output: OrderView,
+    },
+    getOrder: {
+      description: "One order; ORDER_NOT_FOUND if there is none.",
+      input: z.strictObject({ orderId: OrderId }),
+      output: OrderView,
+      idempotent: true,
+    },
+    listOrders: {
+      description: "Orders, newest first, optionally of one customer.",
+      input: z.strictObject({
+        customerId: CustomerId.optional(),
+        limit: z.number().int().min(1).max(1000).default(100),
+      }),
+      output: z.array(OrderView),
+      idempotent: true,
+    },
+  },
+  needs: { dataDir: true, peers: ["inventory", "payment"] },
+});

@@ -1,0 +1,58 @@
+/**
+ * The payment service's contract: customers' wallets, charges and refunds
+ * keyed by order id.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { defineContract } from "@flotilla/core";
+import { Cents, Customer, CustomerId, OrderId } from "./schemas.ts";
+
+/** The payment service's contract. */
+export const paymentContract = defineContract({
+  name: "payment",
+  version: "0.1.0",
+  description: "Owns customers' wallets; charges and refunds orders.",
+  actions: {
+    listCustomers: {
+      description: "Every customer with their balance.",
+      input: z.strictObject({}),
+      output: z.array(Customer),
+      idempotent: true,
+    },
+    getCustomer: {
+      description: "One customer; CUSTOMER_NOT_FOUND if there is none.",
+      input: z.strictObject({ customerId: CustomerId }),
+      output: Customer,
+      idempotent: true,
+    },
+    charge: {
+      description:
+        "Debits a customer's wallet for an order. Idempotent per order id; " +
+        "UNKNOWN_CUSTOMER for an unknown customer, PAYMENT_VOIDED once the order was refunded.",
+      input: z.strictObject({
+        orderId: OrderId,
+        customerId: CustomerId,
+        amount: Cents,
+      }),
+      output: z.discriminatedUnion("status", [
+        z.object({ status: z.literal("CHARGED") }),
+        z.object({
+          status: z.literal("DECLINED"),
+          reason: z.literal("INSUFFICIENT_FUNDS"),
+        }),
+      ]),
+      idempotent: true,
+    },
+    refund: {
+      description:
+        "Gives an order's charge back. Idempotent; refunding an order that was never " +
+        "charged voids it so a late charge is refused.",
+      input: z.strictObject({ orderId: OrderId }),
+      output: z.object({ status: z.enum(["REFUNDED", "VOIDED"]) }),
+      idempotent: true,
+    },
+  },
+  needs: { dataDir: true },
+});

@@ -1,0 +1,100 @@
+/**
+ * Value schemas shared by the shop's contracts.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+
+/** Largest quantity of one sku in one order line. */
+export const MAX_LINE_QUANTITY = 1_000;
+/** Most lines in one order. */
+export const MAX_ORDER_LINES = 50;
+
+/** A stock-keeping unit, e.g. `TEA-GREEN`. */
+export const Sku = z.string().min(1).max(64);
+/** An amount of money in integer cents. */
+export const Cents = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** A customer id, e.g. `alice`. */
+export const CustomerId = z.string().min(1).max(64);
+/** An order id (a UUID). */
+export const OrderId = z.string().min(1).max(64);
+/** A quantity in one order line. */
+export const Quantity = z.number().int().min(1).max(MAX_LINE_QUANTITY);
+
+/** One requested line of an order. */
+export const OrderLineRequest = z.strictObject({
+  sku: Sku,
+  quantity: Quantity,
+});
+
+/** The lines of an order request: at least one, each sku once. */
+export const OrderLinesRequest = z.array(OrderLineRequest).min(1).max(
+  MAX_ORDER_LINES,
+).superRefine(
+  (lines, ctx) => {
+    const seen = new Set<string>();
+    lines.forEach((line, index) => {
+      if (seen.has(line.sku)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "sku"],
+          message: `sku "${line.sku}" appears twice`,
+        });
+      }
+      seen.add(line.sku);
+    });
+  },
+);
+
+/** A product of the catalogue with its available stock. */
+export const Product = z.object({
+  sku: Sku,
+  name: z.string(),
+  price: Cents,
+  stock: z.number().int().min(0),
+});
+/** A product. */
+export type Product = z.infer<typeof Product>;
+
+/** A customer with the balance of their wallet. */
+export const Customer = z.object({
+  id: CustomerId,
+  name: z.string(),
+  balance: Cents,
+});
+/** A customer. */
+export type Customer = z.infer<typeof Customer>;
+
+/** Where an order is in its life. */
+export const OrderStatus = z.enum(["PENDING", "CONFIRMED", "CANCELLED"]);
+/** Where an order is in its life. */
+export type OrderStatus = z.infer<typeof OrderStatus>;
+
+/** Why an order was cancelled. */
+export const CancelReason = z.enum(["OUT_OF_STOCK", "INSUFFICIENT_FUNDS"]);
+/** Why an order was cancelled. */
+export type CancelReason = z.infer<typeof CancelReason>;
+
+/** One line of a placed order, with the unit price it was placed at. */
+export const OrderLine = z.object({
+  sku: Sku,
+  quantity: Quantity,
+  price: Cents,
+});
+/** One line of a placed order. */
+export type OrderLine = z.infer<typeof OrderLine>;
+
+/** An order as callers see it. */
+export const OrderView = z.object({
+  orderId: OrderId,
+  customerId: CustomerId,
+  items: z.array(OrderLine),
+  total: Cents,
+  status: OrderStatus,
+  reason: CancelReason.optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+/** An order as callers see it. */
+export type OrderView = z.infer<typeof OrderView>;

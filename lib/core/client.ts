@@ -1,0 +1,146 @@
+/**
+ * Typed clients for a peer's contract.
+ *
+ * A client validates the input against the peer's contract, computes the
+ * call's deadline (the caller's remaining time, capped by a timeout), opens a
+ * child span of the caller's trace, and hands the call to a
+ * {@link CallHandler} — the transport, or the pipeline in front of it. The
+ * reply is validated against the contract's output schema.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import type { Context } from "./context.ts";
+import type { ActionInput, ActionOutput, ServiceContract } from "./contract.ts";
+import { DeadlineExceededError, FlotillaError } from "./errors.ts";
+import { parseInput, toFieldIssues } from "./schema.ts";
+import { childTrace, newTrace, type TraceContext } from "./trace.ts";
+
+/** One outbound call, as a transport sees it. */
+export interface OutboundCall {
+  /** The callee's service name. */
+  readonly service: string;
+  /** The callee's action. */
+  readonly action: string;
+  /** The validated input. */
+  readonly input: unknown;
+  /** Whether the action may be retried after an ambiguous failure. */
+  readonly idempotent: boolean;
+  /** Absolute deadline in epoch milliseconds. */
+  readonly deadline: number;
+  /** The span of this call, a child of the caller's. */
+  readonly trace: TraceContext;
+  /** The calling service's name. */
+  readonly caller: string;
+  /** Idempotency key to send, if any. */
+  readonly idempotencyKey: string | undefined;
+  /** Aborted when the caller gives up. */
+  readonly signal: AbortSignal;
+  /** The clock the deadline is measured with. */
+  readonly clock: Clock;
+}
+
+/** Performs an outbound call and resolves to the raw (unvalidated) output. */
+export type CallHandler = (call: OutboundCall) => Promise<unknown>;
+
+/** Per-call options of {@link ServiceClient.call}. */
+export interface CallOptions {
+  /** The context of the call being handled; its deadline and trace carry over. */
+  ctx?: Context;
+  /** Upper bound for this call; the caller's remaining time may be shorter. */
+  timeoutMs?: number;
+  /** Sent as `Idempotency-Key`. */
+  idempotencyKey?: string;
+  /** Aborts the call. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** Name of the calling service, sent to the callee. */
+  caller: string;
+  /** Timeout of calls whose options give none. @default {10_000} */
+  defaultTimeoutMs?: number;
+  /** Clock for deadlines. @default {systemClock} */
+  clock?: Clock;
+}
+
+/** A typed client of one peer. */
+export interface ServiceClient<C extends ServiceContract> {
+  /** The peer's contract. */
+  readonly contract: C;
+  /** Calls `action` with `input`. */
+  call<K extends keyof C["actions"] & string>(
+    action: K,
+    input: ActionInput<C, K>,
+    options?: CallOptions,
+  ): Promise<ActionOutput<C, K>>;
+}
+
+/**
+ * Creates a typed client of the service described by `contract`.
+ *
+ * @example
+ * ```ts
+ * const inventory = createClient(inventoryContract, httpCallHandler({ resolve }), { caller: "order" });
+ * const products = await inventory.call("getProducts", { skus: ["TEA-01"] }, { ctx });
+ * ```
+ */
+export function createClient<C extends ServiceContract>(
+  contract: C,
+  handler: CallHandler,
+  options: ClientOptions,
+): ServiceClient<C> {
+  const clock = options.clock ?? systemClock;
+  const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
+  return {
+    contract,
+    async call(action, input, callOptions = {}) {
+      const spec = contract.actions[action];
+      if (!spec) {
+        throw new FlotillaError(
+          "UNKNOWN_ACTION",
+          `"${contract.name}" has no action "${action}"`,
+          {
+            kind: "UNIMPLEMENTED",
+          },
+        );
+      }
+      const parsed = parseInput(spec.input, input);
+      const ctx = callOptions.ctx;
+      const now = clock.now();
+      const timeout = callOptions.timeoutMs ?? defaultTimeoutMs;
+      const deadline = Math.min(now + timeout, ctx?.deadline ?? Infinity);
+      if (deadline <= now) {
+        throw new DeadlineExceededError(
+          `No time left to call ${contract.name}.${action}`,
+        );
+      }
+      const signals = [AbortSignal.timeout(deadline - now)];
+      if (ctx) signals.push(ctx.signal);
+      if (callOptions.signal) signals.push(callOptions.signal);
+      const raw = await handler({
+        service: contract.name,
+        action,
+        input: parsed,
+        idempotent: spec.idempotent ?? false,
+        deadline,
+        trace: ctx ? childTrace(ctx.trace) : newTrace(),
+        caller: options.caller,
+        idempotencyKey: callOptions.idempotencyKey,
+        signal: AbortSignal.any(signals),
+        clock,
+      });
+      const checked = spec.output.safeParse(raw);
+      if (!checked.success) {
+        throw new FlotillaError(
+          "BAD_RESPONSE",
+          `${contract.name}.${action} replied with output that breaks its contract`,
+          { kind: "INTERNAL", issues: toFieldIssues(checked.error) },
+        );
+      }
+      return checked.data as ActionOutput<C, typeof action>;
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The `FLOTILLA_*` environment a service process reads, and the full list of
+ * variables it may read — which the supervisor grants with `--allow-env`.
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | `PORT` (or the contract's `needs.port.env`) | port to listen on | `needs.port.default`, else 0 |
+ * | `FLOTILLA_HOST` | address to bind | `127.0.0.1` |
+ * | `FLOTILLA_DATA_DIR` | this process's data folder | none |
+ * | `FLOTILLA_LOG_LEVEL` | `debug`, `info`, `warn`, `error` | `info` |
+ * | `FLOTILLA_BODY_LIMIT` | largest request body, bytes | 1048576 |
+ * | `FLOTILLA_DRAIN_TIMEOUT_MS` | how long SIGTERM waits for in-flight work | 10000 |
+ * | `FLOTILLA_PEER_<NAME>_URL` | base URL of peer `<name>` | none |
+ *
+ * @module
+ */
+
+import { peerUrlVariable, type ServiceContract } from "./contract.ts";
+import { type LogLevel, parseLogLevel } from "./logger.ts";
+
+/** The kernel's variables, read by every service. */
+export const KERNEL_ENV: readonly string[] = [
+  "FLOTILLA_HOST",
+  "FLOTILLA_DATA_DIR",
+  "FLOTILLA_LOG_LEVEL",
+  "FLOTILLA_BODY_LIMIT",
+  "FLOTILLA_DRAIN_TIMEOUT_MS",
+];
+
+/** Settings a service process takes from its environment. */
+export interface ServiceEnv {
+  /** Port to listen on (0 = any free port). */
+  port: number;
+  /** Address to bind. */
+  hostname: string;
+  /** This process's data folder, when the contract needs one. */
+  dataDir: string | undefined;
+  /** Lowest log level written. */
+  logLevel: LogLevel;
+  /** Largest accepted request body in bytes. */
+  bodyLimit: number;
+  /** How long a graceful stop waits for in-flight work. */
+  drainTimeoutMs: number;
+  /** Base URL of each declared peer that has one. */
+  peers: Record<string, string>;
+}
+
+/** Reads environment variables; `Deno.env` fits. */
+export interface EnvReader {
+  /** The value of `name`, or undefined. */
+  get(name: string): string | undefined;
+}
+
+/** Every variable a service with `contract` may read: the kernel's, its port's, its peers' and its own. */
+export function envVariablesOf(contract: ServiceContract): string[] {
+  const needs = contract.needs ?? {};
+  const names = [
+    ...KERNEL_ENV,
+    needs.port?.env ?? "PORT",
+    ...(needs.peers ?? []).map(peerUrlVariable),
+    ...(needs.env ?? []),
+  ];
+  return [...new Set(names)];
+}
+
+/**
+ * Reads and checks a service's settings.
+ *
+ * @throws {RangeError} naming the variable when a value is invalid, or when
+ * the contract needs a data folder and `FLOTILLA_DATA_DIR` is unset.
+ */
+export function readServiceEnv(
+  contract: ServiceContract,
+  env: EnvReader = Deno.env,
+): ServiceEnv {
+  const needs = contract.needs ?? {};
+  const portVariable = needs.port?.env ?? "PORT";
+  const dataDir = env.get("FLOTILLA_DATA_DIR") || undefined;
+  if (needs.dataDir && dataDir === undefined) {
+    throw new RangeError(
+      `Cannot start "${contract.name}" as it needs a data folder: FLOTILLA_DATA_DIR is unset`,
+    );
+  }
+  const peers: Record<string, string> = {};
+  for (const peer of needs.peers ?? []) {
+    const url = env.get(peerUrlVariable(peer));
+    if (url) peers[peer] = parseUrl(peerUrlVariable(peer), url);
+  }
+  return {
+    port: integer(env, portVariable, needs.port?.default ?? 0, 0, 65535),
+    hostname: env.get("FLOTILLA_HOST") || "127.0.0.1",
+    dataDir,
+    logLevel: parseLogLevel(env.get("FLOTILLA_LOG_LEVEL")),
+    bodyLimit: integer(env, "FLOTILLA_BODY_LIMIT", 1024 * 1024, 1, 2 ** 31),
+    drainTimeoutMs: integer(
+      env,
+      "FLOTILLA_DRAIN_TIMEOUT_MS",
+      10_000,
+      1,
+      3_600_000,
+    ),
+    peers,
+  };
+}
+
+function integer(
+  env: EnvReader,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const raw = env.get(name);
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `Cannot read ${name} as it must be an integer ${min}-${max}: current value is "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function parseUrl(name: string, raw: string): string {
+  try {
+    return new URL(raw).href.replace(/\/$/, "");
+  } catch {
+    throw new RangeError(
+      `Cannot read ${name} as it must be a URL: current value is "${raw}"`,
+    );
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * The service host: dispatches calls to handlers and owns the lifecycle.
+ *
+ * Transports (HTTP now, gRPC and brokers later) decode a request, hand it to
+ * {@link ServiceHost.invoke} and encode what comes back. The host validates
+ * input and output against the contract, builds the call's {@link Context},
+ * enforces the deadline, counts in-flight calls, and on stop drains them:
+ * `/readyz` turns 503, transports stop accepting, in-flight calls finish (or
+ * are aborted after the drain timeout), then `onStop` closes resources.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "./clock.ts";
+import { type Caller, type Context, createContext } from "./context.ts";
+import {
+  DeadlineExceededError,
+  FlotillaError,
+  NotFoundError,
+  UnavailableError,
+} from "./errors.ts";
+import { Logger } from "./logger.ts";
+import { parseInput } from "./schema.ts";
+import type { Service } from "./service.ts";
+import { continueTrace, type TraceContext } from "./trace.ts";
+import type { ActionSpec } from "./contract.ts";
+
+/** Where a host is in its life. */
+export type HostState = "starting" | "ready" | "draining" | "stopped";
+
+/** What a transport knows about an inbound call, besides its input. */
+export interface InboundMeta {
+  /** The caller's W3C `traceparent`. */
+  traceparent?: string | null | undefined;
+  /** The caller's W3C `tracestate`. */
+  tracestate?: string | null | undefined;
+  /** Milliseconds the caller is willing to wait. */
+  timeoutMs?: number | undefined;
+  /** Who called. */
+  caller?: Caller | undefined;
+  /** The caller's idempotency key. */
+  idempotencyKey?: string | undefined;
+  /** Aborted when the caller goes away. */
+  signal?: AbortSignal | undefined;
+}
+
+/** The outcome of a successful call. */
+export interface InvokeResult {
+  /** The validated output. */
+  output: unknown;
+  /** The span the call ran in. */
+  trace: TraceContext;
+}
+
+/** A server that exposes a host's actions over some protocol. */
+export interface Transport {
+  /** Protocol name, for logs: `http`, `grpc`. */
+  readonly name: string;
+  /** Starts accepting calls; resolves to the address it listens on. */
+  start(host: ServiceHost): Promise<{ hostname: string; port: number }>;
+  /** Stops accepting calls and waits for in-flight ones, at most until `signal` aborts. */
+  stop(signal: AbortSignal): Promise<void>;
+}
+
+/** Options of {@link ServiceHost}. */
+export interface HostOptions {
+  /** The service's logger. @default {a JSON logger with the service name} */
+  logger?: Logger;
+  /** Clock for deadlines. @default {systemClock} */
+  clock?: Clock;
+  /** Deadline of calls that arrive without one. @default {30_000} */
+  defaultTimeoutMs?: number;
+  /** Upper bound on any caller's deadline. @default {300_000} */
+  maxTimeoutMs?: number;
+  /** How long a stop waits for in-flight calls before aborting them. @default {10_000} */
+  drainTimeoutMs?: number;
+}
+
+/**
+ * Runs one service's handlers on behalf of its transports.
+ *
+ * @example
+ * ```ts
+ * const host = new ServiceHost(service);
+ * const { output } = await host.invoke("greet", { name: "Ada" }, {});
+ * ```
+ */
+export class ServiceHost {
+  /** The service it runs. */
+  readonly service: Service;
+  /** The service's logger. */
+  readonly logger: Logger;
+  /** The clock deadlines use. */
+  readonly clock: Clock;
+  readonly #defaultTimeoutMs: number;
+  readonly #maxTimeoutMs: number;
+  readonly #drainTimeoutMs: number;
+  readonly #abort = new AbortController();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #state: HostState = "starting";
+
+  /** Creates a host in the `starting` state. */
+  constructor(service: Service, options: HostOptions = {}) {
+    this.service = service;
+    this.logger = options.logger ??
+      new Logger({ fields: { service: service.contract.name } });
+    this.clock = options.clock ?? systemClock;
+    this.#defaultTimeoutMs = positive(
+      "defaultTimeoutMs",
+      options.defaultTimeoutMs ?? 30_000,
+    );
+    this.#maxTimeoutMs = positive(
+      "maxTimeoutMs",
+      options.maxTimeoutMs ?? 300_000,
+    );
+    this.#drainTimeoutMs = positive(
+      "drainTimeoutMs",
+      options.drainTimeoutMs ?? 10_000,
+    );
+  }
+
+  /** The service's name. */
+  get name(): string {
+    return this.service.contract.name;
+  }
+
+  /** Where the host is in its life. */
+  get state(): HostState {
+    return this.#state;
+  }
+
+  /** Number of calls being handled now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Marks the host ready to take calls (transports are up). */
+  markReady(): void {
+    if (this.#state === "starting") this.#state = "ready";
+  }
+
+  /** Whether the host is ready and every readiness check passes, with each check's result. */
+  async readiness(): Promise<
+    { ready: boolean; state: HostState; checks: Record<string, boolean> }
+  > {
+    const checks: Record<string, boolean> = {};
+    for (const check of this.service.readiness) {
+      try {
+        checks[check.name] = await check.check();
+      } catch {
+        checks[check.name] = false;
+      }
+    }
+    const ready = this.#state === "ready" &&
+      Object.values(checks).every(Boolean);
+    return { ready, state: this.#state, checks };
+  }
+
+  /** The spec of `action`, or `undefined` if the contract has none. */
+  action(action: string): ActionSpec | undefined {
+    return Object.hasOwn(this.service.contract.actions, action)
+      ? this.service.contract.actions[action]
+      : undefined;
+  }
+
+  /**
+   * Validates `input`, runs the action's handler in a fresh context and
+   * validates its output.
+   *
+   * @throws {FlotillaError} — `INVALID_ARGUMENT` for bad input, `NOT_FOUND`
+   * for an unknown action, `UNAVAILABLE` while draining, `DEADLINE_EXCEEDED`
+   * when the deadline passes first, or whatever the handler threw.
+   */
+  async invoke(
+    action: string,
+    input: unknown,
+    meta: InboundMeta,
+  ): Promise<InvokeResult> {
+    const spec = this.action(action);
+    if (!spec) {
+      throw new NotFoundError(
+        "UNKNOWN_ACTION",
+        `Service "${this.name}" has no action "${action}"`,
+      );
+    }
+    if (this.#state !== "ready") {
+      throw new UnavailableError(`Service "${this.name}" is ${this.#state}`, {
+        code: "SERVICE_NOT_READY",
+      });
+    }
+    const timeout = Math.min(
+      meta.timeoutMs ?? this.#defaultTimeoutMs,
+      this.#maxTimeoutMs,
+    );
+    const signals = [this.#abort.signal];
+    if (meta.signal) signals.push(meta.signal);
+    const ctx = createContext({
+      service: this.name,
+      action,
+      deadline: this.clock.now() + timeout,
+      trace: continueTrace(meta.traceparent, meta.tracestate),
+      caller: meta.caller ?? { kind: "external" },
+      idempotencyKey: meta.idempotencyKey,
+      logger: this.logger,
+      signal: AbortSignal.any(signals),
+      clock: this.clock,
+    });
+    try {
+      const parsed = parseInput(spec.input, input);
+      ctx.throwIfDone();
+      const handler = (this.service.handlers as Record<
+        string,
+        (i: unknown, c: Context) => unknown
+      >)[action]!;
+      const running = Promise.resolve().then(() => handler(parsed, ctx));
+      this.#track(running);
+      const output = await raceAbort(running, ctx.signal);
+      const checked = spec.output.safeParse(output);
+      if (!checked.success) {
+        ctx.logger.error("handler returned output that breaks the contract", {
+          issues: checked.error.issues,
+        });
+        throw new FlotillaError(
+          "INVALID_OUTPUT",
+          `Action "${action}" produced an invalid response`,
+          {
+            kind: "INTERNAL",
+          },
+        );
+      }
+      return { output: checked.data, trace: ctx.trace };
+    } catch (error) {
+      throw this.#normalize(error, ctx);
+    } finally {
+      ctx[Symbol.dispose]();
+    }
+  }
+
+  /**
+   * Stops taking calls and waits for in-flight ones; after the drain timeout,
+   * aborts what is left. Then runs the service's `onStop`. Idempotent.
+   */
+  async stop(transports: readonly Transport[] = []): Promise<void> {
+    if (this.#state === "draining" || this.#state === "stopped") return;
+    this.#state = "draining";
+    this.logger.info("draining", { in_flight: this.inFlight });
+    const deadline = AbortSignal.timeout(this.#drainTimeoutMs);
+    await Promise.all([
+      ...transports.map((transport) =>
+        transport.stop(deadline).catch((error) =>
+          this.logger.error("transport failed to stop", {
+            transport: transport.name,
+            error,
+          })
+        )
+      ),
+      this.#waitForInFlight(deadline),
+    ]);
+    if (this.#inFlight.size > 0) {
+      this.logger.warn("drain timed out; aborting in-flight calls", {
+        in_flight: this.#inFlight.size,
+      });
+      this.#abort.abort(
+        new UnavailableError(`Service "${this.name}" is stopping`, {
+          code: "SHUTTING_DOWN",
+        }),
+      );
+      await Promise.allSettled([...this.#inFlight]);
+    }
+    try {
+      await this.service.onStop?.();
+    } catch (error) {
+      this.logger.error("onStop failed", { error });
+    }
+    this.#state = "stopped";
+    this.logger.info("stopped");
+  }
+
+  #track(running: Promise<unknown>): void {
+    this.#inFlight.add(running);
+    const done = () => this.#inFlight.delete(running);
+    running.then(done, done);
+  }
+
+  async #waitForInFlight(deadline: AbortSignal): Promise<void> {
+    while (this.#inFlight.size > 0 && !deadline.aborted) {
+      await raceAbort(Promise.allSettled([...this.#inFlight]), deadline).catch(
+        () => {},
+      );
+    }
+  }
+
+  #normalize(error: unknown, ctx: Context): unknown {
+    if (error instanceof FlotillaError) {
+      if (error.kind === "INTERNAL" || error.kind === "UNKNOWN") {
+        ctx.logger.error("action failed", { error });
+      }
+      return error;
+    }
+    ctx.logger.error("action failed with an unexpected error", { error });
+    return error;
+  }
+}
+
+/** Options of {@link runService}. */
+export interface RunOptions extends HostOptions {
+  /** The transports to serve on. */
+  transports: readonly Transport[];
+  /** Signals that start a graceful stop. @default {["SIGTERM", "SIGINT"]} */
+  signals?: readonly Deno.Signal[];
+}
+
+/** A service that is up. Dispose it (or send SIGTERM) to drain and stop it. */
+export interface RunningService extends AsyncDisposable {
+  /** The host that runs it. */
+  readonly host: ServiceHost;
+  /** Where each transport listens, by transport name. */
+  readonly addresses: Readonly<
+    Record<string, { hostname: string; port: number }>
+  >;
+  /** Resolves once the service has stopped. */
+  readonly finished: Promise<void>;
+  /** Drains and stops the service. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a service on its transports, marks it ready and stops it gracefully
+ * on SIGTERM or SIGINT.
+ *
+ * @example
+ * ```ts
+ * const running = await runService(service, { transports: [httpTransport({ port: 8080 })] });
+ * await running.finished; // until SIGTERM has drained it
+ * ```
+ */
+export async function runService(
+  service: Service,
+  options: RunOptions,
+): Promise<RunningService> {
+  const host = new ServiceHost(service, options);
+  const addresses: Record<string, { hostname: string; port: number }> = {};
+  const started: Transport[] = [];
+  try {
+    for (const transport of options.transports) {
+      addresses[transport.name] = await transport.start(host);
+      started.push(transport);
+    }
+  } catch (error) {
+    await host.stop(started);
+    throw error;
+  }
+  host.markReady();
+  host.logger.info("ready", { version: service.contract.version, addresses });
+
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((resolve) => resolveFinished = resolve);
+  const signals = options.signals ?? ["SIGTERM", "SIGINT"];
+  let stopping: Promise<void> | undefined;
+  const onSignal = () => {
+    host.logger.info("signal received; stopping");
+    void stop();
+  };
+  const stop = () => {
+    stopping ??= (async () => {
+      for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+      await host.stop(started);
+      resolveFinished();
+    })();
+    return stopping;
+  };
+  for (const signal of signals) Deno.addSignalListener(signal, onSignal);
+  return { host, addresses, finished, stop, [Symbol.asyncDispose]: stop };
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() =>
+      signal.removeEventListener("abort", onAbort)
+    );
+  });
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  const reason = signal.reason;
+  if (reason instanceof FlotillaError) return reason;
+  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+    return new DeadlineExceededError();
+  }
+  return new FlotillaError("CANCELLED", "The call was cancelled", {
+    kind: "CANCELLED",
+    cause: reason,
+  });
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) {
+    throw new RangeError(
+      `Cannot create the host as '${name}' must be a positive number: current value is ${value}`,
+    );
+  }
+  return value;
+}
