@@ -79,9 +79,7 @@ export function createContext(options: ContextOptions): Context & Disposable {
   const deadline = options.deadline;
   const signals: AbortSignal[] = [];
   if (options.signal) signals.push(options.signal);
-  const timer = deadline === undefined
-    ? undefined
-    : deadlineSignal(deadline - clock.now());
+  const timer = deadline === undefined ? undefined : deadlineSignal(deadline - clock.now());
   if (timer) signals.push(timer.signal);
   const signal = signals.length === 0
     ? new AbortController().signal
@@ -93,8 +91,7 @@ export function createContext(options: ContextOptions): Context & Disposable {
     trace_id: trace.traceId,
     span_id: trace.spanId,
   });
-  const remaining = () =>
-    deadline === undefined ? Infinity : Math.max(0, deadline - clock.now());
+  const remaining = () => deadline === undefined ? Infinity : Math.max(0, deadline - clock.now());
   return {
     service: options.service,
     action: options.action,

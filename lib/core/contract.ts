@@ -162,9 +162,7 @@ export function defineContract<const A extends ActionMap>(
           `Cannot define route of "${contract.name}.${action}" as its path must start with "/"`,
         );
       }
-      const key = `${spec.http.method} ${
-        spec.http.path.replace(/:[^/]+/g, ":")
-      }`;
+      const key = `${spec.http.method} ${spec.http.path.replace(/:[^/]+/g, ":")}`;
       if (routes.has(key)) {
         throw new RangeError(
           `Cannot define route of "${contract.name}.${action}" as "${key}" is already taken`,

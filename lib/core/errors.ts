@@ -199,25 +199,18 @@ export function describeIssues(issues: readonly FieldIssue[]): string {
 /** Turns a JSON Pointer into a familiar path: `/items/0/sku` → `items[0].sku`. */
 export function fieldName(pointer: string): string {
   if (pointer === "" || pointer === "/") return "(body)";
-  return pointer.slice(1).split("/").map((part) =>
-    part.replaceAll("~1", "/").replaceAll("~0", "~")
-  )
+  return pointer.slice(1).split("/").map((part) => part.replaceAll("~1", "/").replaceAll("~0", "~"))
     .reduce(
-      (path, part) =>
-        /^\d+$/.test(part)
-          ? `${path}[${part}]`
-          : path
-          ? `${path}.${part}`
-          : part,
+      (path, part) => /^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part,
       "",
     );
 }
 
 /** Builds a JSON Pointer (RFC 6901) from a path of keys and indexes. */
 export function toPointer(path: readonly PropertyKey[]): string {
-  return path.map((part) =>
-    "/" + String(part).replaceAll("~", "~0").replaceAll("/", "~1")
-  ).join("");
+  return path.map((part) => "/" + String(part).replaceAll("~", "~0").replaceAll("/", "~1")).join(
+    "",
+  );
 }
 
 /** An RFC 9457 problem details document, with Flotilla's extension members. */
@@ -259,9 +252,7 @@ export function toProblem(
 ): Problem {
   const known = asFlotillaError(error);
   const problem: Problem = {
-    type: `urn:flotilla:problem:${
-      known.code.toLowerCase().replaceAll("_", "-")
-    }`,
+    type: `urn:flotilla:problem:${known.code.toLowerCase().replaceAll("_", "-")}`,
     title: titleOf(known.code),
     status: known.httpStatus,
     detail: known.message,
@@ -286,17 +277,12 @@ export function fromProblem(
   problem: unknown,
   fallbackStatus = 500,
 ): FlotillaError {
-  const body =
-    (typeof problem === "object" && problem !== null ? problem : {}) as Partial<
-      Problem
-    >;
-  const kind = isErrorKind(body.kind)
-    ? body.kind
-    : kindFromHttpStatus(fallbackStatus);
+  const body = (typeof problem === "object" && problem !== null ? problem : {}) as Partial<
+    Problem
+  >;
+  const kind = isErrorKind(body.kind) ? body.kind : kindFromHttpStatus(fallbackStatus);
   const code = typeof body.code === "string" ? body.code : kind;
-  const message = typeof body.detail === "string"
-    ? body.detail
-    : `Remote error ${fallbackStatus}`;
+  const message = typeof body.detail === "string" ? body.detail : `Remote error ${fallbackStatus}`;
   const issues = Array.isArray(body.errors)
     ? body.errors.filter((e) => typeof e?.pointer === "string").map((e) => ({
       pointer: e.pointer,

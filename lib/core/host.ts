@@ -13,12 +13,7 @@
 
 import { type Clock, systemClock } from "./clock.ts";
 import { type Caller, type Context, createContext } from "./context.ts";
-import {
-  DeadlineExceededError,
-  FlotillaError,
-  NotFoundError,
-  UnavailableError,
-} from "./errors.ts";
+import { DeadlineExceededError, FlotillaError, NotFoundError, UnavailableError } from "./errors.ts";
 import { Logger } from "./logger.ts";
 import { parseInput } from "./schema.ts";
 import type { Service } from "./service.ts";
@@ -378,9 +373,7 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortReason(signal));
     signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 

@@ -37,9 +37,7 @@ export interface LogSink {
 export const jsonLineSink: LogSink = {
   write(record) {
     const line = encoder.encode(safeStringify(record) + "\n");
-    const stream = SEVERITY[record.level] >= SEVERITY.warn
-      ? Deno.stderr
-      : Deno.stdout;
+    const stream = SEVERITY[record.level] >= SEVERITY.warn ? Deno.stderr : Deno.stdout;
     try {
       writeAll(stream, line);
     } catch {

@@ -9,14 +9,7 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
-import {
-  Customer,
-  CustomerId,
-  OrderId,
-  OrderLinesRequest,
-  OrderView,
-  Product,
-} from "./schemas.ts";
+import { Customer, CustomerId, OrderId, OrderLinesRequest, OrderView, Product } from "./schemas.ts";
 
 /** The gateway's contract. */
 export const gatewayContract = defineContract({
@@ -46,8 +39,7 @@ export const gatewayContract = defineContract({
       http: { method: "GET", path: "/customers/:id" },
     },
     placeOrder: {
-      description:
-        "Places an order. Send an Idempotency-Key header to make retries safe.",
+      description: "Places an order. Send an Idempotency-Key header to make retries safe.",
       input: z.strictObject({
         customerId: CustomerId,
         items: OrderLinesRequest,

@@ -13,8 +13,7 @@ import { OrderId, OrderLineRequest, Product, Sku } from "./schemas.ts";
 export const inventoryContract = defineContract({
   name: "inventory",
   version: "0.1.0",
-  description:
-    "Owns the catalogue and the stock; reserves and releases stock per order.",
+  description: "Owns the catalogue and the stock; reserves and releases stock per order.",
   actions: {
     listProducts: {
       description: "Every product with its available stock.",
@@ -23,15 +22,13 @@ export const inventoryContract = defineContract({
       idempotent: true,
     },
     getProducts: {
-      description:
-        "The products with the given skus; unknown skus are left out.",
+      description: "The products with the given skus; unknown skus are left out.",
       input: z.strictObject({ skus: z.array(Sku).min(1).max(100) }),
       output: z.object({ products: z.array(Product) }),
       idempotent: true,
     },
     reserve: {
-      description:
-        "Takes stock for an order, all lines or none. Idempotent per order id; " +
+      description: "Takes stock for an order, all lines or none. Idempotent per order id; " +
         "refused once the order's reservation was released.",
       input: z.strictObject({
         orderId: OrderId,
@@ -48,8 +45,7 @@ export const inventoryContract = defineContract({
       idempotent: true,
     },
     release: {
-      description:
-        "Gives an order's reserved stock back. Idempotent; releasing an order that " +
+      description: "Gives an order's reserved stock back. Idempotent; releasing an order that " +
         "reserved nothing records a tombstone so a late reserve is refused.",
       input: z.strictObject({ orderId: OrderId }),
       output: z.object({

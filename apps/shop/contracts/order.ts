@@ -7,23 +7,16 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
-import {
-  CustomerId,
-  OrderId,
-  OrderLinesRequest,
-  OrderView,
-} from "./schemas.ts";
+import { CustomerId, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
 
 /** The order service's contract. */
 export const orderContract = defineContract({
   name: "order",
   version: "0.1.0",
-  description:
-    "Places orders: reserves stock, charges the customer, confirms or cancels.",
+  description: "Places orders: reserves stock, charges the customer, confirms or cancels.",
   actions: {
     placeOrder: {
-      description:
-        "Places an order and drives it to CONFIRMED or CANCELLED. With an " +
+      description: "Places an order and drives it to CONFIRMED or CANCELLED. With an " +
         "Idempotency-Key, the same key returns the same order and creates nothing new.",
       input: z.strictObject({
         customerId: CustomerId,

@@ -28,8 +28,7 @@ export const paymentContract = defineContract({
       idempotent: true,
     },
     charge: {
-      description:
-        "Debits a customer's wallet for an order. Idempotent per order id; " +
+      description: "Debits a customer's wallet for an order. Idempotent per order id; " +
         "UNKNOWN_CUSTOMER for an unknown customer, PAYMENT_VOIDED once the order was refunded.",
       input: z.strictObject({
         orderId: OrderId,
@@ -46,8 +45,7 @@ export const paymentContract = defineContract({
       idempotent: true,
     },
     refund: {
-      description:
-        "Gives an order's charge back. Idempotent; refunding an order that was never " +
+      description: "Gives an order's charge back. Idempotent; refunding an order that was never " +
         "charged voids it so a late charge is refused.",
       input: z.strictObject({ orderId: OrderId }),
       output: z.object({ status: z.enum(["REFUNDED", "VOIDED"]) }),
