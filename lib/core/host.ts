@@ -25,6 +25,8 @@ export type HostState = "starting" | "ready" | "draining" | "stopped";
 
 /** What a transport knows about an inbound call, besides its input. */
 export interface InboundMeta {
+  /** The span of this call, when the transport already opened it. */
+  trace?: TraceContext | undefined;
   /** The caller's W3C `traceparent`. */
   traceparent?: string | null | undefined;
   /** The caller's W3C `tracestate`. */
@@ -193,7 +195,7 @@ export class ServiceHost {
       service: this.name,
       action,
       deadline: this.clock.now() + timeout,
-      trace: continueTrace(meta.traceparent, meta.tracestate),
+      trace: meta.trace ?? continueTrace(meta.traceparent, meta.tracestate),
       caller: meta.caller ?? { kind: "external" },
       idempotencyKey: meta.idempotencyKey,
       logger: this.logger,
@@ -260,7 +262,16 @@ export class ServiceHost {
           code: "SHUTTING_DOWN",
         }),
       );
-      await Promise.allSettled([...this.#inFlight]);
+      // Handlers that ignore their signal get a short grace, not a veto over stopping.
+      const grace = new AbortController();
+      const timer = setTimeout(() => grace.abort(), Math.min(1_000, this.#drainTimeoutMs));
+      await this.#waitForInFlight(grace.signal);
+      clearTimeout(timer);
+      if (this.#inFlight.size > 0) {
+        this.logger.warn("stopping with handlers that ignored the abort", {
+          in_flight: this.#inFlight.size,
+        });
+      }
     }
     try {
       await this.service.onStop?.();

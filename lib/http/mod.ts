@@ -1,1 +1,20 @@
-/** Placeholder. @module */
+/**
+ * The HTTP transport of Flotilla: serve a service's contract as REST and RPC
+ * routes with `/healthz`, `/readyz` and problem+json errors, and call peers
+ * over HTTP with the deadline and trace propagated.
+ *
+ * @example
+ * ```ts
+ * import { serveService } from "@flotilla/http";
+ * await serveService(service); // PORT, FLOTILLA_* from the environment
+ * ```
+ *
+ * @module
+ */
+
+export { createHttpApp, type HttpAppOptions } from "./app.ts";
+export { httpTransport, type HttpTransportOptions } from "./transport.ts";
+export { type ServeOptions, serveService } from "./serve.ts";
+export { httpCallHandler, type HttpCallOptions } from "./client.ts";
+export { problemResponse } from "./problem.ts";
+export { HEADERS, isValidIdempotencyKey } from "./headers.ts";

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { defineContract } from "./contract.ts";
+import { envVariablesOf, readServiceEnv } from "./env.ts";
+
+const contract = defineContract({
+  name: "order",
+  version: "1.0.0",
+  actions: { a: { input: z.object({}), output: z.object({}) } },
+  needs: {
+    dataDir: true,
+    peers: ["payment"],
+    env: ["ORDER_MODE"],
+    port: { env: "ORDER_PORT", default: 7000 },
+  },
+});
+
+const reader = (values: Record<string, string>) => ({ get: (name: string) => values[name] });
+
+Deno.test("envVariablesOf() lists the kernel's, the port's, the peers' and the service's variables", () => {
+  const names = envVariablesOf(contract);
+  for (
+    const name of [
+      "FLOTILLA_HOST",
+      "FLOTILLA_DATA_DIR",
+      "ORDER_PORT",
+      "FLOTILLA_PEER_PAYMENT_URL",
+      "ORDER_MODE",
+    ]
+  ) {
+    assert.ok(names.includes(name), name);
+  }
+  assert.ok(!names.includes("PORT"));
+});
+
+Deno.test("readServiceEnv() reads settings with defaults", () => {
+  const env = readServiceEnv(
+    contract,
+    reader({
+      FLOTILLA_DATA_DIR: "/data/order",
+      FLOTILLA_PEER_PAYMENT_URL: "http://127.0.0.1:7001/",
+    }),
+  );
+  assert.deepEqual(env, {
+    port: 7000,
+    hostname: "127.0.0.1",
+    dataDir: "/data/order",
+    logLevel: "info",
+    bodyLimit: 1048576,
+    drainTimeoutMs: 10000,
+    peers: { payment: "http://127.0.0.1:7001" },
+  });
+});
+
+Deno.test("readServiceEnv() names the variable that is wrong", () => {
+  const base = { FLOTILLA_DATA_DIR: "/d" };
+  assert.throws(
+    () => readServiceEnv(contract, reader({ ...base, ORDER_PORT: "http" })),
+    /ORDER_PORT/,
+  );
+  assert.throws(
+    () => readServiceEnv(contract, reader({ ...base, FLOTILLA_BODY_LIMIT: "-1" })),
+    /BODY_LIMIT/,
+  );
+  assert.throws(
+    () => readServiceEnv(contract, reader({ ...base, FLOTILLA_PEER_PAYMENT_URL: "::" })),
+    /PAYMENT/,
+  );
+  assert.throws(() => readServiceEnv(contract, reader({})), /FLOTILLA_DATA_DIR/);
+});

@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { ManualClock } from "./clock.ts";
+import type { Context } from "./context.ts";
+import { defineContract } from "./contract.ts";
+import { FlotillaError, ValidationError } from "./errors.ts";
+import { ServiceHost, type Transport } from "./host.ts";
+import { Logger, MemorySink } from "./logger.ts";
+import { defineService } from "./service.ts";
+import { formatTraceparent, newTrace } from "./trace.ts";
+
+const contract = defineContract({
+  name: "calc",
+  version: "1.0.0",
+  actions: {
+    add: {
+      input: z.strictObject({ a: z.number().int(), b: z.number().int() }),
+      output: z.object({ sum: z.number() }),
+    },
+    broken: { input: z.object({}), output: z.object({ ok: z.literal(true) }) },
+    wait: { input: z.object({}), output: z.object({ done: z.boolean() }) },
+  },
+});
+
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => resolve = r);
+  return { promise, resolve };
+}
+
+function setup(options: { drainTimeoutMs?: number } = {}) {
+  const sink = new MemorySink();
+  const gate = deferred();
+  const started = deferred<Context>();
+  let calls = 0;
+  const service = defineService(contract, {
+    add: ({ a, b }) => {
+      calls++;
+      return { sum: a + b };
+    },
+    broken: () => ({ ok: false as unknown as true }),
+    wait: async (_input, ctx) => {
+      started.resolve(ctx);
+      await gate.promise;
+      return { done: !ctx.signal.aborted };
+    },
+  });
+  const host = new ServiceHost(service, {
+    logger: new Logger({ sink, level: "debug" }),
+    ...options,
+  });
+  return { host, sink, gate, started, calls: () => calls };
+}
+
+Deno.test("ServiceHost.invoke() refuses calls until it is ready", async () => {
+  const { host } = setup();
+  await assert.rejects(
+    host.invoke("add", { a: 1, b: 2 }, {}),
+    (e: FlotillaError) => e.kind === "UNAVAILABLE",
+  );
+  host.markReady();
+  assert.deepEqual((await host.invoke("add", { a: 1, b: 2 }, {})).output, { sum: 3 });
+});
+
+Deno.test("ServiceHost.invoke() rejects bad input naming each field, without running the handler", async () => {
+  const { host, calls } = setup();
+  host.markReady();
+  await assert.rejects(host.invoke("add", { a: "1", c: 2 }, {}), (error: unknown) => {
+    assert.ok(error instanceof ValidationError);
+    const pointers = error.issues.map((i) => i.pointer).sort();
+    assert.deepEqual(pointers, ["", "/a", "/b"]);
+    return true;
+  });
+  assert.equal(calls(), 0);
+});
+
+Deno.test("ServiceHost.invoke() turns output that breaks the contract into INTERNAL", async () => {
+  const { host, sink } = setup();
+  host.markReady();
+  await assert.rejects(
+    host.invoke("broken", {}, {}),
+    (e: FlotillaError) => e.code === "INVALID_OUTPUT",
+  );
+  assert.ok(sink.records.some((r) => r.level === "error"));
+});
+
+Deno.test("ServiceHost.invoke() reports an unknown action as NOT_FOUND", async () => {
+  const { host } = setup();
+  host.markReady();
+  await assert.rejects(
+    host.invoke("nope", {}, {}),
+    (e: FlotillaError) => e.code === "UNKNOWN_ACTION",
+  );
+});
+
+Deno.test("ServiceHost.invoke() continues the caller's trace and logs with its ids", async () => {
+  const { host, started, gate } = setup();
+  host.markReady();
+  const caller = newTrace();
+  const call = host.invoke("wait", {}, {
+    traceparent: formatTraceparent(caller),
+    idempotencyKey: "k-1",
+  });
+  const ctx = await started.promise;
+  gate.resolve();
+  const { trace } = await call;
+  assert.equal(trace.traceId, caller.traceId);
+  assert.equal(trace.parentSpanId, caller.spanId);
+  assert.equal(ctx.idempotencyKey, "k-1");
+  assert.equal(ctx.caller.kind, "external");
+});
+
+Deno.test("ServiceHost.invoke() fails with DEADLINE_EXCEEDED when the deadline passes first", async () => {
+  const { host, gate } = setup();
+  host.markReady();
+  await assert.rejects(
+    host.invoke("wait", {}, { timeoutMs: 1 }),
+    (e: FlotillaError) => e.kind === "DEADLINE_EXCEEDED",
+  );
+  gate.resolve();
+});
+
+Deno.test("ServiceHost.invoke() gives the handler the remaining time of the caller", async () => {
+  const clock = new ManualClock(1_000);
+  const service = defineService(contract, {
+    add: (_input, ctx) => ({ sum: ctx.remaining() }),
+    broken: () => ({ ok: true as const }),
+    wait: () => ({ done: true }),
+  });
+  const host = new ServiceHost(service, { clock, logger: new Logger({ sink: new MemorySink() }) });
+  host.markReady();
+  assert.deepEqual((await host.invoke("add", { a: 0, b: 0 }, { timeoutMs: 250 })).output, {
+    sum: 250,
+  });
+});
+
+Deno.test("ServiceHost.stop() waits for in-flight calls, then refuses new ones", async () => {
+  const { host, gate, started } = setup();
+  host.markReady();
+  const inFlight = host.invoke("wait", {}, {});
+  await started.promise;
+  let transportStopped = false;
+  const transport: Transport = {
+    name: "fake",
+    start: () => Promise.resolve({ hostname: "x", port: 1 }),
+    stop: () => {
+      transportStopped = true;
+      return Promise.resolve();
+    },
+  };
+  const stopping = host.stop([transport]);
+  assert.equal(host.state, "draining");
+  assert.equal((await host.readiness()).ready, false);
+  await assert.rejects(
+    host.invoke("add", { a: 1, b: 1 }, {}),
+    (e: FlotillaError) => e.kind === "UNAVAILABLE",
+  );
+  gate.resolve();
+  assert.deepEqual((await inFlight).output, { done: true });
+  await stopping;
+  assert.equal(host.state, "stopped");
+  assert.ok(transportStopped);
+});
+
+Deno.test("ServiceHost.stop() aborts calls still running after the drain timeout", async () => {
+  const { host, started } = setup({ drainTimeoutMs: 1 });
+  host.markReady();
+  const inFlight = host.invoke("wait", {}, {});
+  const ctx = await started.promise;
+  const rejected = assert.rejects(inFlight, (e: FlotillaError) => e.code === "SHUTTING_DOWN");
+  await host.stop();
+  assert.ok(ctx.signal.aborted);
+  await rejected;
+});
+
+Deno.test("ServiceHost.readiness() reports each check", async () => {
+  let healthy = false;
+  const service = defineService(contract, {
+    add: () => ({ sum: 0 }),
+    broken: () => ({ ok: true as const }),
+    wait: () => ({ done: true }),
+  }, { readiness: [{ name: "db", check: () => healthy }, { name: "throws", check: () => true }] });
+  const host = new ServiceHost(service, { logger: new Logger({ sink: new MemorySink() }) });
+  host.markReady();
+  assert.deepEqual(await host.readiness(), {
+    ready: false,
+    state: "ready",
+    checks: { db: false, throws: true },
+  });
+  healthy = true;
+  assert.equal((await host.readiness()).ready, true);
+});
+
+Deno.test("ServiceHost rejects a non-positive timeout option", () => {
+  const service = defineService(contract, {
+    add: () => ({ sum: 0 }),
+    broken: () => ({ ok: true as const }),
+    wait: () => ({ done: true }),
+  });
+  assert.throws(() => new ServiceHost(service, { drainTimeoutMs: 0 }), RangeError);
+});
