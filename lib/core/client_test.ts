@@ -4,7 +4,7 @@ import { createClient, type OutboundCall } from "./client.ts";
 import { ManualClock } from "./clock.ts";
 import { createContext } from "./context.ts";
 import { defineContract } from "./contract.ts";
-import { FlotillaError, ValidationError } from "./errors.ts";
+import { type FlotillaError, ValidationError } from "./errors.ts";
 import { Logger, MemorySink } from "./logger.ts";
 
 const contract = defineContract({

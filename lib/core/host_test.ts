@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ManualClock } from "./clock.ts";
 import type { Context } from "./context.ts";
 import { defineContract } from "./contract.ts";
-import { FlotillaError, ValidationError } from "./errors.ts";
+import { type FlotillaError, ValidationError } from "./errors.ts";
 import { ServiceHost, type Transport } from "./host.ts";
 import { Logger, MemorySink } from "./logger.ts";
 import { defineService } from "./service.ts";

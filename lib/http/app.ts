@@ -81,7 +81,7 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
 
   app.use(bodyLimit({
     maxSize: limit,
-    onError: (c) => {
+    onError: () => {
       throw new FlotillaError(
         "PAYLOAD_TOO_LARGE",
         `Request body exceeds the limit of ${limit} bytes`,
