@@ -1,12 +1,5 @@
 import assert from "node:assert/strict";
-import { TextLineStream } from "./testdata/lines.ts";
-
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return await Promise.resolve(port);
-}
+import { freePort, TextLineStream } from "@flotilla/testing";
 
 function startNotesProcess(port: number) {
   const main = new URL("./testdata/notes_main.ts", import.meta.url).pathname;
@@ -31,7 +24,7 @@ async function waitForLine(
 }
 
 Deno.test("serveService() on SIGTERM finishes in-flight work, refuses new work, and exits 0", async () => {
-  const port = await freePort();
+  const port = freePort();
   const child = startNotesProcess(port);
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())[
     Symbol.asyncIterator
