@@ -212,7 +212,6 @@ function inboundMeta(c: HonoContext, trace: TraceContext): InboundMeta & { trace
     timeoutMs: parseTimeout(c.req.header(HEADERS.timeout)),
     caller,
     idempotencyKey: key,
-    signal: c.req.raw.signal,
   };
 }
 
@@ -249,10 +248,9 @@ async function readJsonBody(c: HonoContext): Promise<unknown> {
 async function readRestInput(c: HonoContext, route: HttpRoute): Promise<unknown> {
   const params = c.req.param() as Record<string, string>;
   const query = c.req.query();
-  const body = route.method === "GET" || route.method === "DELETE"
-    ? undefined
-    : await readJsonBody(c);
   const extra = { ...query, ...params };
+  if (route.method === "GET" || route.method === "DELETE") return extra;
+  const body = await readJsonBody(c);
   if (Object.keys(extra).length === 0) return body;
   if (body === undefined) return extra;
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

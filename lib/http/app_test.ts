@@ -33,6 +33,9 @@ Deno.test("createHttpApp() serves REST routes from the contract", async () => {
   assert.deepEqual(await fetched.json(), { id: 1, text: "hello" });
   const listed = await app.request("/notes?prefix=he");
   assert.deepEqual(await listed.json(), [{ id: 1, text: "hello" }]);
+  const all = await app.request("/notes");
+  assert.equal(all.status, 200);
+  assert.deepEqual(await all.json(), [{ id: 1, text: "hello" }]);
 });
 
 Deno.test("createHttpApp() serves every action on POST /rpc/<action>", async () => {
