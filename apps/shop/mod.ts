@@ -1,1 +1,8 @@
-/** Placeholder. @module */
+/**
+ * The shop, Flotilla's reference system: its contracts and its topology.
+ *
+ * @module
+ */
+
+export * from "./contracts/mod.ts";
+export { shop } from "./topology.ts";

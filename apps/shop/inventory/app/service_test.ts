@@ -1,0 +1,150 @@
+import assert from "node:assert/strict";
+import { createClient, FlotillaError } from "@flotilla/core";
+import { inventoryContract } from "../../contracts/mod.ts";
+import { MemoryInventoryStore } from "../infra/memory_inventory_store.ts";
+import { createInventoryService } from "./service.ts";
+import { inProcessCallHandler } from "./_in_process.ts";
+
+function setup() {
+  const store = new MemoryInventoryStore([
+    { sku: "TEA", name: "Tea", price: 850, stock: 10 },
+    { sku: "MUG", name: "Mug", price: 1800, stock: 2 },
+    { sku: "POT", name: "Pot", price: 6500, stock: 0 },
+  ]);
+  const service = createInventoryService({ store });
+  const client = createClient(inventoryContract, inProcessCallHandler(service), {
+    caller: "test",
+  });
+  const stock = async (sku: string) =>
+    (await client.call("getProducts", { skus: [sku] })).products[0]?.stock;
+  return { store, service, client, stock };
+}
+
+async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof FlotillaError, `expected ${code}, got ${String(error)}`);
+  assert.equal(error.code, code);
+  return error;
+}
+
+Deno.test("inventory.listProducts() returns the catalogue ordered by sku", async () => {
+  const { client } = setup();
+  assert.deepEqual((await client.call("listProducts", {})).map((p) => p.sku), [
+    "MUG",
+    "POT",
+    "TEA",
+  ]);
+});
+
+Deno.test("inventory.getProducts() leaves unknown skus out", async () => {
+  const { client } = setup();
+  const { products } = await client.call("getProducts", { skus: ["TEA", "NOPE"] });
+  assert.deepEqual(products, [{ sku: "TEA", name: "Tea", price: 850, stock: 10 }]);
+});
+
+Deno.test("inventory.reserve() takes stock for every line", async () => {
+  const { client, stock } = setup();
+  const result = await client.call("reserve", {
+    orderId: "o-1",
+    items: [{ sku: "TEA", quantity: 3 }, { sku: "MUG", quantity: 2 }],
+  });
+  assert.deepEqual(result, { status: "RESERVED" });
+  assert.equal(await stock("TEA"), 7);
+  assert.equal(await stock("MUG"), 0);
+});
+
+Deno.test("inventory.reserve() rejects all lines when one lacks stock, and records nothing", async () => {
+  const { client, stock } = setup();
+  const items = [{ sku: "TEA", quantity: 3 }, { sku: "MUG", quantity: 3 }];
+  assert.deepEqual(await client.call("reserve", { orderId: "o-1", items }), {
+    status: "REJECTED",
+    reason: "OUT_OF_STOCK",
+    sku: "MUG",
+  });
+  assert.equal(await stock("TEA"), 10);
+  // Nothing was recorded, so a later retry with the same order id may succeed.
+  assert.deepEqual(
+    await client.call("reserve", { orderId: "o-1", items: [{ sku: "TEA", quantity: 3 }] }),
+    { status: "RESERVED" },
+  );
+});
+
+Deno.test("inventory.reserve() is idempotent per order id", async () => {
+  const { client, stock } = setup();
+  const request = { orderId: "o-1", items: [{ sku: "TEA", quantity: 4 }] };
+  await client.call("reserve", request);
+  assert.deepEqual(await client.call("reserve", request), { status: "RESERVED" });
+  assert.equal(await stock("TEA"), 6);
+});
+
+Deno.test("inventory.reserve() repeated with different items is RESERVATION_MISMATCH", async () => {
+  const { client, stock } = setup();
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "TEA", quantity: 4 }] });
+  const error = await rejects(
+    client.call("reserve", { orderId: "o-1", items: [{ sku: "TEA", quantity: 5 }] }),
+    "RESERVATION_MISMATCH",
+  );
+  assert.equal(error.kind, "FAILED_PRECONDITION");
+  assert.equal(await stock("TEA"), 6);
+});
+
+Deno.test("inventory.reserve() of an unknown sku is UNKNOWN_SKU pointing at the line", async () => {
+  const { client, stock } = setup();
+  const error = await rejects(
+    client.call("reserve", {
+      orderId: "o-1",
+      items: [{ sku: "TEA", quantity: 1 }, { sku: "NOPE", quantity: 1 }],
+    }),
+    "UNKNOWN_SKU",
+  );
+  assert.equal(error.kind, "FAILED_PRECONDITION");
+  assert.deepEqual(error.issues, [{ pointer: "/items/1/sku", message: 'unknown sku "NOPE"' }]);
+  assert.equal(await stock("TEA"), 10);
+});
+
+Deno.test("inventory.release() gives stock back once", async () => {
+  const { client, stock } = setup();
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 2 }] });
+  assert.deepEqual(await client.call("release", { orderId: "o-1" }), {
+    status: "RELEASED",
+    released: true,
+  });
+  assert.equal(await stock("MUG"), 2);
+  assert.deepEqual(await client.call("release", { orderId: "o-1" }), {
+    status: "RELEASED",
+    released: false,
+  });
+  assert.equal(await stock("MUG"), 2);
+});
+
+Deno.test("inventory.reserve() after a release is RESERVATION_RELEASED", async () => {
+  const { client, stock } = setup();
+  const request = { orderId: "o-1", items: [{ sku: "MUG", quantity: 1 }] };
+  await client.call("reserve", request);
+  await client.call("release", { orderId: "o-1" });
+  const error = await rejects(client.call("reserve", request), "RESERVATION_RELEASED");
+  assert.equal(error.kind, "ABORTED");
+  assert.equal(error.retryable, false);
+  assert.equal(await stock("MUG"), 2);
+});
+
+Deno.test("inventory.release() of an unknown order tombstones it so a late reserve is refused", async () => {
+  const { client, stock } = setup();
+  assert.deepEqual(await client.call("release", { orderId: "o-late" }), {
+    status: "RELEASED",
+    released: false,
+  });
+  await rejects(
+    client.call("reserve", { orderId: "o-late", items: [{ sku: "TEA", quantity: 1 }] }),
+    "RESERVATION_RELEASED",
+  );
+  assert.equal(await stock("TEA"), 10);
+});
+
+Deno.test("inventory service is ready while its store is open and closes it on stop", async () => {
+  const { store, service } = setup();
+  assert.equal(await service.readiness[0]?.check(), true);
+  await service.onStop?.();
+  assert.equal(store.ping(), false);
+  assert.equal(await service.readiness[0]?.check(), false);
+});

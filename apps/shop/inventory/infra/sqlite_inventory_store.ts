@@ -1,0 +1,171 @@
+/**
+ * The inventory's SQLite store, through `node:sqlite`.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import type { Product } from "../../contracts/mod.ts";
+import type { InventoryStore, InventoryTransaction } from "../app/ports.ts";
+import type {
+  Reservation,
+  ReservationLine,
+  ReservationStatus,
+  StockLevels,
+} from "../domain/reservation.ts";
+import { immediate, integer, openDatabase, type Row, text } from "./_sqlite.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS products (
+  sku   TEXT PRIMARY KEY,
+  name  TEXT NOT NULL,
+  price INTEGER NOT NULL CHECK (price >= 0),
+  stock INTEGER NOT NULL CHECK (stock >= 0)
+) STRICT;
+CREATE TABLE IF NOT EXISTS reservations (
+  order_id TEXT PRIMARY KEY,
+  status   TEXT NOT NULL CHECK (status IN ('RESERVED', 'RELEASED', 'TOMBSTONE')),
+  items    TEXT NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) STRICT;
+`;
+
+const STATUSES: ReadonlySet<string> = new Set(["RESERVED", "RELEASED", "TOMBSTONE"]);
+
+/**
+ * Products and reservations in one SQLite file. Every read-decide-write runs
+ * in a `BEGIN IMMEDIATE` transaction; the schema is created on open if
+ * missing. Dispose it (or call {@link close}) to close the database.
+ *
+ * @example
+ * ```ts
+ * using store = SqliteInventoryStore.open(`${dataDir}/inventory.db`);
+ * store.seed(SEED_PRODUCTS); // only on the first start
+ * ```
+ */
+export class SqliteInventoryStore implements InventoryStore, Disposable {
+  readonly #db: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the database file at `path`. */
+  static open(path: string): SqliteInventoryStore {
+    return new SqliteInventoryStore(openDatabase(path, SCHEMA));
+  }
+
+  /**
+   * Writes `products` if this database was never seeded; returns whether it
+   * did. A later start keeps the data, even if every product was removed.
+   */
+  seed(products: readonly Product[]): boolean {
+    return immediate(this.#db, () => {
+      const seeded = this.#db.prepare("SELECT 1 FROM meta WHERE key = 'seeded'").get();
+      if (seeded) return false;
+      const insert = this.#db.prepare(
+        "INSERT OR IGNORE INTO products (sku, name, price, stock) VALUES (?, ?, ?, ?)",
+      );
+      for (const p of products) insert.run(p.sku, p.name, p.price, p.stock);
+      this.#db.prepare("INSERT INTO meta (key, value) VALUES ('seeded', ?)").run(
+        String(products.length),
+      );
+      return true;
+    });
+  }
+
+  /** Every product, ordered by sku. */
+  listProducts(): Product[] {
+    return this.#db.prepare("SELECT sku, name, price, stock FROM products ORDER BY sku")
+      .all().map(toProduct);
+  }
+
+  /** The known products among `skus`, in the order asked, each once. */
+  getProducts(skus: readonly string[]): Product[] {
+    const select = this.#db.prepare("SELECT sku, name, price, stock FROM products WHERE sku = ?");
+    return [...new Set(skus)].flatMap((sku) => {
+      const row = select.get(sku);
+      return row ? [toProduct(row)] : [];
+    });
+  }
+
+  /** Runs `work` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws. */
+  transaction<T>(work: (tx: InventoryTransaction) => T): T {
+    const db = this.#db;
+    return immediate(db, () =>
+      work({
+        getReservation: (orderId) => {
+          const row = db.prepare(
+            "SELECT order_id, status, items FROM reservations WHERE order_id = ?",
+          )
+            .get(orderId);
+          return row ? toReservation(row) : undefined;
+        },
+        getStock: (skus) => {
+          const select = db.prepare("SELECT stock FROM products WHERE sku = ?");
+          const levels = new Map<string, number>();
+          for (const sku of skus) {
+            const row = select.get(sku);
+            if (row) levels.set(sku, integer(row, "stock"));
+          }
+          return levels;
+        },
+        setStock: (levels: StockLevels) => {
+          const update = db.prepare("UPDATE products SET stock = ? WHERE sku = ?");
+          for (const [sku, stock] of levels) update.run(stock, sku);
+        },
+        saveReservation: (reservation) => {
+          db.prepare(
+            "INSERT INTO reservations (order_id, status, items) VALUES (?, ?, ?) " +
+              "ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, items = excluded.items",
+          ).run(reservation.orderId, reservation.status, JSON.stringify(reservation.items));
+        },
+      }));
+  }
+
+  /** Whether the database answers a trivial query. */
+  ping(): boolean {
+    try {
+      return this.#db.isOpen && this.#db.prepare("SELECT 1 AS ok").get()?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the database; idempotent. */
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Closes the database. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function toProduct(row: Row): Product {
+  return {
+    sku: text(row, "sku"),
+    name: text(row, "name"),
+    price: integer(row, "price"),
+    stock: integer(row, "stock"),
+  };
+}
+
+function toReservation(row: Row): Reservation {
+  const status = text(row, "status");
+  if (!STATUSES.has(status)) throw new TypeError(`Unknown reservation status "${status}"`);
+  const items = JSON.parse(text(row, "items")) as unknown;
+  if (!Array.isArray(items) || !items.every(isLine)) {
+    throw new TypeError(`Cannot read the items of reservation "${text(row, "order_id")}"`);
+  }
+  return { orderId: text(row, "order_id"), status: status as ReservationStatus, items };
+}
+
+function isLine(value: unknown): value is ReservationLine {
+  const line = value as Partial<ReservationLine> | null;
+  return typeof line?.sku === "string" && Number.isSafeInteger(line.quantity);
+}

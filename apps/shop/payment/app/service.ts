@@ -1,0 +1,97 @@
+/**
+ * The payment service: customers' wallets, and charges and refunds keyed by
+ * order id — idempotent, never below zero, refused once refunded or voided.
+ *
+ * @module
+ */
+
+import { defineService, type Service } from "@flotilla/core";
+import { paymentContract } from "../../contracts/mod.ts";
+import { decideCharge } from "../domain/charge.ts";
+import { decideRefund } from "../domain/refund.ts";
+import { customerNotFound, paymentMismatch, paymentVoided, unknownCustomer } from "../errors.ts";
+import type { PaymentStore } from "./ports.ts";
+
+/** What {@link createPaymentService} needs. */
+export interface PaymentServiceDeps {
+  /** Where wallets and payments live. Closed when the service stops. */
+  store: PaymentStore;
+}
+
+/**
+ * Creates the payment service on top of a store.
+ *
+ * @example
+ * ```ts
+ * const service = createPaymentService({ store: new MemoryPaymentStore(SEED_CUSTOMERS) });
+ * ```
+ */
+export function createPaymentService(deps: PaymentServiceDeps): Service<typeof paymentContract> {
+  const { store } = deps;
+  return defineService(paymentContract, {
+    listCustomers: () => store.listCustomers(),
+
+    getCustomer: ({ customerId }) => {
+      const customer = store.getCustomer(customerId);
+      if (!customer) throw customerNotFound(customerId);
+      return customer;
+    },
+
+    charge: (request, ctx) => {
+      const decision = store.transaction((tx) => {
+        const decision = decideCharge(
+          request,
+          tx.getPayment(request.orderId),
+          tx.getCustomer(request.customerId)?.balance,
+        );
+        if (decision.type === "charge") tx.setBalance(request.customerId, decision.balance);
+        if (decision.type === "charge" || decision.type === "decline") {
+          tx.savePayment(decision.payment);
+        }
+        return decision;
+      });
+      switch (decision.type) {
+        case "charge":
+        case "decline":
+        case "replay": {
+          if (decision.type !== "replay") {
+            ctx.logger.info(decision.type === "charge" ? "charged" : "charge declined", {
+              orderId: request.orderId,
+              amount: request.amount,
+            });
+          }
+          return decision.payment.status === "CHARGED"
+            ? { status: "CHARGED" as const }
+            : { status: "DECLINED" as const, reason: "INSUFFICIENT_FUNDS" as const };
+        }
+        case "unknown_customer":
+          throw unknownCustomer(request.customerId);
+        case "mismatch":
+          throw paymentMismatch(request.orderId);
+        case "voided":
+          throw paymentVoided(request.orderId);
+      }
+    },
+
+    refund: ({ orderId }, ctx) => {
+      const decision = store.transaction((tx) => {
+        const existing = tx.getPayment(orderId);
+        const customerId = existing?.status === "CHARGED" ? existing.terms?.customerId : undefined;
+        const balance = customerId === undefined ? undefined : tx.getCustomer(customerId)?.balance;
+        const decision = decideRefund(orderId, existing, balance);
+        if (decision.type === "refund") tx.setBalance(decision.customerId, decision.balance);
+        if (decision.type !== "replay") tx.savePayment(decision.payment);
+        return decision;
+      });
+      if (decision.type !== "replay") {
+        ctx.logger.info(decision.type === "refund" ? "refunded" : "voided", { orderId });
+      }
+      return {
+        status: decision.payment.status === "REFUNDED" ? "REFUNDED" as const : "VOIDED" as const,
+      };
+    },
+  }, {
+    readiness: [{ name: "database", check: () => store.ping() }],
+    onStop: () => store.close(),
+  });
+}

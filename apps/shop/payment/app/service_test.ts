@@ -1,0 +1,130 @@
+import assert from "node:assert/strict";
+import { createClient, FlotillaError } from "@flotilla/core";
+import { paymentContract } from "../../contracts/mod.ts";
+import { MemoryPaymentStore } from "../infra/memory_payment_store.ts";
+import { createPaymentService } from "./service.ts";
+import { inProcessCallHandler } from "./_in_process.ts";
+
+function setup() {
+  const store = new MemoryPaymentStore([
+    { id: "alice", name: "Alice", balance: 1_000 },
+    { id: "carol", name: "Carol", balance: 100 },
+  ]);
+  const service = createPaymentService({ store });
+  const client = createClient(paymentContract, inProcessCallHandler(service), { caller: "test" });
+  const balance = async (customerId: string) =>
+    (await client.call("getCustomer", { customerId })).balance;
+  return { store, service, client, balance };
+}
+
+async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof FlotillaError, `expected ${code}, got ${String(error)}`);
+  assert.equal(error.code, code);
+  return error;
+}
+
+Deno.test("payment.listCustomers() returns every customer with their balance", async () => {
+  const { client } = setup();
+  assert.deepEqual(await client.call("listCustomers", {}), [
+    { id: "alice", name: "Alice", balance: 1_000 },
+    { id: "carol", name: "Carol", balance: 100 },
+  ]);
+});
+
+Deno.test("payment.getCustomer() of an unknown customer is CUSTOMER_NOT_FOUND (404)", async () => {
+  const { client } = setup();
+  const error = await rejects(
+    client.call("getCustomer", { customerId: "mallory" }),
+    "CUSTOMER_NOT_FOUND",
+  );
+  assert.equal(error.kind, "NOT_FOUND");
+  assert.equal(error.httpStatus, 404);
+});
+
+Deno.test("payment.charge() debits the wallet once per order", async () => {
+  const { client, balance } = setup();
+  const request = { orderId: "o-1", customerId: "alice", amount: 850 };
+  assert.deepEqual(await client.call("charge", request), { status: "CHARGED" });
+  assert.deepEqual(await client.call("charge", request), { status: "CHARGED" });
+  assert.equal(await balance("alice"), 150);
+});
+
+Deno.test("payment.charge() declines a short balance, records it and replays it", async () => {
+  const { client, store, balance } = setup();
+  const request = { orderId: "o-1", customerId: "carol", amount: 101 };
+  const declined = { status: "DECLINED", reason: "INSUFFICIENT_FUNDS" };
+  assert.deepEqual(await client.call("charge", request), declined);
+  assert.equal(await balance("carol"), 100);
+  // Even once the balance would cover it, the recorded outcome is replayed.
+  store.transaction((tx) => tx.setBalance("carol", 1_000));
+  assert.deepEqual(await client.call("charge", request), declined);
+  assert.equal(await balance("carol"), 1_000);
+});
+
+Deno.test("payment.charge() of an unknown customer is UNKNOWN_CUSTOMER at /customerId", async () => {
+  const { client } = setup();
+  const error = await rejects(
+    client.call("charge", { orderId: "o-1", customerId: "mallory", amount: 1 }),
+    "UNKNOWN_CUSTOMER",
+  );
+  assert.equal(error.kind, "FAILED_PRECONDITION");
+  assert.deepEqual(error.issues.map((i) => i.pointer), ["/customerId"]);
+});
+
+Deno.test("payment.charge() of the same order with other terms is PAYMENT_MISMATCH", async () => {
+  const { client, balance } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 100 });
+  await rejects(
+    client.call("charge", { orderId: "o-1", customerId: "alice", amount: 200 }),
+    "PAYMENT_MISMATCH",
+  );
+  await rejects(
+    client.call("charge", { orderId: "o-1", customerId: "carol", amount: 100 }),
+    "PAYMENT_MISMATCH",
+  );
+  assert.equal(await balance("alice"), 900);
+});
+
+Deno.test("payment.refund() credits a charge back once", async () => {
+  const { client, balance } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 850 });
+  assert.deepEqual(await client.call("refund", { orderId: "o-1" }), { status: "REFUNDED" });
+  assert.deepEqual(await client.call("refund", { orderId: "o-1" }), { status: "REFUNDED" });
+  assert.equal(await balance("alice"), 1_000);
+});
+
+Deno.test("payment.charge() after a refund is PAYMENT_VOIDED", async () => {
+  const { client, balance } = setup();
+  const request = { orderId: "o-1", customerId: "alice", amount: 850 };
+  await client.call("charge", request);
+  await client.call("refund", { orderId: "o-1" });
+  const error = await rejects(client.call("charge", request), "PAYMENT_VOIDED");
+  assert.equal(error.kind, "ABORTED");
+  assert.equal(await balance("alice"), 1_000);
+});
+
+Deno.test("payment.refund() of an order never charged voids it so a late charge is refused", async () => {
+  const { client, balance } = setup();
+  assert.deepEqual(await client.call("refund", { orderId: "o-late" }), { status: "VOIDED" });
+  assert.deepEqual(await client.call("refund", { orderId: "o-late" }), { status: "VOIDED" });
+  await rejects(
+    client.call("charge", { orderId: "o-late", customerId: "alice", amount: 1 }),
+    "PAYMENT_VOIDED",
+  );
+  assert.equal(await balance("alice"), 1_000);
+});
+
+Deno.test("payment.refund() of a declined order voids it", async () => {
+  const { client, balance } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "carol", amount: 500 });
+  assert.deepEqual(await client.call("refund", { orderId: "o-1" }), { status: "VOIDED" });
+  assert.equal(await balance("carol"), 100);
+});
+
+Deno.test("payment service is ready while its store is open and closes it on stop", async () => {
+  const { store, service } = setup();
+  assert.equal(await service.readiness[0]?.check(), true);
+  await service.onStop?.();
+  assert.equal(store.ping(), false);
+});

@@ -1,0 +1,98 @@
+/**
+ * Behaviour every {@link PaymentStore} must have, as a test suite that each
+ * adapter's test runs against itself. Private to `infra/`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Customer } from "../../contracts/mod.ts";
+import type { PaymentStore } from "../app/ports.ts";
+
+/** Customers the suite starts each store with. */
+export const CONTRACT_CUSTOMERS: readonly Customer[] = [
+  { id: "bob", name: "Bob", balance: 200 },
+  { id: "alice", name: "Alice", balance: 1_000 },
+];
+
+/** Registers the store contract's tests; `open` returns a fresh store holding {@link CONTRACT_CUSTOMERS}. */
+export function testPaymentStoreContract(
+  name: string,
+  open: () => Promise<PaymentStore>,
+): void {
+  const test = (title: string, body: (store: PaymentStore) => void) =>
+    Deno.test(`${name} ${title}`, async () => {
+      const store = await open();
+      try {
+        body(store);
+      } finally {
+        store.close();
+      }
+    });
+
+  test("listCustomers() returns every customer ordered by id", (store) => {
+    assert.deepEqual(store.listCustomers(), [CONTRACT_CUSTOMERS[1], CONTRACT_CUSTOMERS[0]]);
+  });
+
+  test("getCustomer() returns the customer or undefined", (store) => {
+    assert.deepEqual(store.getCustomer("bob"), CONTRACT_CUSTOMERS[0]);
+    assert.equal(store.getCustomer("mallory"), undefined);
+  });
+
+  test("transaction() keeps what the work wrote", (store) => {
+    store.transaction((tx) => {
+      assert.equal(tx.getCustomer("alice")?.balance, 1_000);
+      tx.setBalance("alice", 150);
+      tx.savePayment({
+        orderId: "o-1",
+        status: "CHARGED",
+        terms: { customerId: "alice", amount: 850 },
+      });
+      tx.savePayment({ orderId: "o-2", status: "VOIDED", terms: undefined });
+    });
+    assert.equal(store.getCustomer("alice")?.balance, 150);
+    store.transaction((tx) => {
+      assert.deepEqual(tx.getPayment("o-1"), {
+        orderId: "o-1",
+        status: "CHARGED",
+        terms: { customerId: "alice", amount: 850 },
+      });
+      assert.deepEqual(tx.getPayment("o-2"), {
+        orderId: "o-2",
+        status: "VOIDED",
+        terms: undefined,
+      });
+      assert.equal(tx.getPayment("o-3"), undefined);
+      tx.savePayment({
+        orderId: "o-1",
+        status: "REFUNDED",
+        terms: { customerId: "alice", amount: 850 },
+      });
+    });
+    assert.equal(store.transaction((tx) => tx.getPayment("o-1")?.status), "REFUNDED");
+  });
+
+  test("transaction() keeps nothing when the work throws", (store) => {
+    assert.throws(
+      () =>
+        store.transaction((tx) => {
+          tx.setBalance("alice", 1);
+          tx.savePayment({ orderId: "o-1", status: "VOIDED", terms: undefined });
+          throw new Error("boom");
+        }),
+      /boom/,
+    );
+    assert.equal(store.getCustomer("alice")?.balance, 1_000);
+    assert.equal(store.transaction((tx) => tx.getPayment("o-1")), undefined);
+  });
+
+  test("transaction() refuses a negative balance and an unknown customer", (store) => {
+    assert.throws(() => store.transaction((tx) => tx.setBalance("alice", -1)));
+    assert.throws(() => store.transaction((tx) => tx.setBalance("mallory", 1)));
+    assert.equal(store.getCustomer("alice")?.balance, 1_000);
+  });
+
+  test("ping() is true while open", (store) => {
+    assert.equal(store.ping(), true);
+  });
+}

@@ -1,0 +1,25 @@
+/**
+ * The shop as the supervisor runs it: each service's contract (whose `needs`
+ * decide its permissions) and the module that serves it.
+ *
+ * @module
+ */
+
+import type { SystemPlan } from "@flotilla/supervisor";
+import {
+  gatewayContract,
+  inventoryContract,
+  orderContract,
+  paymentContract,
+} from "./contracts/mod.ts";
+
+/** The shop: gateway, order, inventory and payment, each its own process. */
+export const shop: SystemPlan = {
+  name: "shop",
+  services: [
+    { contract: gatewayContract, entry: new URL("./gateway/main.ts", import.meta.url) },
+    { contract: orderContract, entry: new URL("./order/main.ts", import.meta.url) },
+    { contract: inventoryContract, entry: new URL("./inventory/main.ts", import.meta.url) },
+    { contract: paymentContract, entry: new URL("./payment/main.ts", import.meta.url) },
+  ],
+};
