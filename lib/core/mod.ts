@@ -37,3 +37,4 @@ export * from "./service.ts";
 export * from "./host.ts";
 export * from "./client.ts";
 export * from "./env.ts";
+export * from "./local.ts";

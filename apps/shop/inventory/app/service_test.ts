@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError } from "@flotilla/core";
+import { createClient, FlotillaError, localCallHandler } from "@flotilla/core";
 import { inventoryContract } from "../../contracts/mod.ts";
 import { MemoryInventoryStore } from "../infra/memory_inventory_store.ts";
 import { createInventoryService } from "./service.ts";
-import { inProcessCallHandler } from "./_in_process.ts";
 
 function setup() {
   const store = new MemoryInventoryStore([
@@ -12,7 +11,7 @@ function setup() {
     { sku: "POT", name: "Pot", price: 6500, stock: 0 },
   ]);
   const service = createInventoryService({ store });
-  const client = createClient(inventoryContract, inProcessCallHandler(service), {
+  const client = createClient(inventoryContract, localCallHandler(service), {
     caller: "test",
   });
   const stock = async (sku: string) =>

@@ -13,7 +13,7 @@ import type {
   ReservationStatus,
   StockLevels,
 } from "../domain/reservation.ts";
-import { immediate, integer, openDatabase, type Row, text } from "./_sqlite.ts";
+import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS products (
@@ -55,7 +55,7 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string): SqliteInventoryStore {
-    return new SqliteInventoryStore(openDatabase(path, SCHEMA));
+    return new SqliteInventoryStore(openDatabase(path, { schema: SCHEMA }));
   }
 
   /**

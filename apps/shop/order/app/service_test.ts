@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError, UnavailableError } from "@flotilla/core";
+import { createClient, FlotillaError, localCallHandler, UnavailableError } from "@flotilla/core";
 import { orderContract } from "../../contracts/mod.ts";
 import { createOrderService } from "./service.ts";
-import { inProcessCallHandler } from "./_in_process.ts";
 import { fixture, pendingOrder } from "./_fixture.ts";
 
 function setup() {
   const f = fixture();
   const service = createOrderService(f);
-  const client = createClient(orderContract, inProcessCallHandler(service), { caller: "gateway" });
+  const client = createClient(orderContract, localCallHandler(service), { caller: "gateway" });
   return { ...f, service, client };
 }
 

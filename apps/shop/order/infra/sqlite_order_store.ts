@@ -14,7 +14,7 @@ import type {
 } from "../app/ports.ts";
 import type { CancelReason, Order, OrderLine, OrderStatus } from "../domain/order.ts";
 import { orderNotFound } from "../errors.ts";
-import { immediate, integer, openDatabase, type Row, text } from "./_sqlite.ts";
+import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS orders (
@@ -64,7 +64,7 @@ export class SqliteOrderStore implements OrderStore, Disposable {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string): SqliteOrderStore {
-    return new SqliteOrderStore(openDatabase(path, SCHEMA));
+    return new SqliteOrderStore(openDatabase(path, { schema: SCHEMA }));
   }
 
   /** Inserts the order unless its key is taken, atomically. */

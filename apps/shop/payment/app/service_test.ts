@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError } from "@flotilla/core";
+import { createClient, FlotillaError, localCallHandler } from "@flotilla/core";
 import { paymentContract } from "../../contracts/mod.ts";
 import { MemoryPaymentStore } from "../infra/memory_payment_store.ts";
 import { createPaymentService } from "./service.ts";
-import { inProcessCallHandler } from "./_in_process.ts";
 
 function setup() {
   const store = new MemoryPaymentStore([
@@ -11,7 +10,7 @@ function setup() {
     { id: "carol", name: "Carol", balance: 100 },
   ]);
   const service = createPaymentService({ store });
-  const client = createClient(paymentContract, inProcessCallHandler(service), { caller: "test" });
+  const client = createClient(paymentContract, localCallHandler(service), { caller: "test" });
   const balance = async (customerId: string) =>
     (await client.call("getCustomer", { customerId })).balance;
   return { store, service, client, balance };

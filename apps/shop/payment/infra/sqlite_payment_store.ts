@@ -8,7 +8,7 @@ import type { DatabaseSync } from "node:sqlite";
 import type { Customer } from "../../contracts/mod.ts";
 import type { PaymentStore, PaymentTransaction } from "../app/ports.ts";
 import type { Payment, PaymentStatus } from "../domain/payment.ts";
-import { immediate, integer, openDatabase, type Row, text } from "./_sqlite.ts";
+import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -53,7 +53,7 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string): SqlitePaymentStore {
-    return new SqlitePaymentStore(openDatabase(path, SCHEMA));
+    return new SqlitePaymentStore(openDatabase(path, { schema: SCHEMA }));
   }
 
   /**
