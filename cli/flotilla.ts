@@ -1,1 +1,114 @@
-/** Placeholder. @module */
+/**
+ * The `flotilla` command: runs a system of services under a supervisor and
+ * shows their status.
+ *
+ * ```sh
+ * flotilla up [--plan <module>[#export]]   # deno task start
+ * flotilla status [--json]                 # deno task status
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { type Io, processIo } from "./_io.ts";
+import { DEFAULT_PLAN } from "./_load_plan.ts";
+import { status } from "./_status.ts";
+import { up } from "./_up.ts";
+
+export type { Io } from "./_io.ts";
+
+/** The text `flotilla --help` prints. */
+export const USAGE = `flotilla — run a Flotilla system and show its status
+
+Usage:
+  flotilla up [--plan <module>[#export]]
+      Start every service of the plan, each with only the permissions it
+      declares; restart crashed ones; stop them all on Ctrl-C or SIGTERM.
+      Default plan: ${DEFAULT_PLAN}
+  flotilla status [--json]
+      List the services with pid, port, state and restarts; --json prints a
+      JSON array of { name, pid, port, state, restarts }.
+  flotilla --help
+
+Environment:
+  FLOTILLA_DATA_DIR  data folder of the system (default ./.flotilla)
+  FLOTILLA_HOST      address the services bind (default 127.0.0.1)
+  PORT               port of the public service (default: its contract's)
+
+Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
+
+/** Options of {@link main}. */
+export interface MainOptions {
+  /** Where to write. @default {stdout and stderr} */
+  io?: Io;
+  /** The environment. @default {Deno.env.toObject()} */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The working directory. @default {Deno.cwd()} */
+  cwd?: string;
+}
+
+/**
+ * Runs the `flotilla` command with `args` (without the program name) and
+ * returns its exit code: 0 ok, 1 runtime error, 2 usage error.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await main(["status", "--json"]));
+ * ```
+ */
+export async function main(args: readonly string[], options: MainOptions = {}): Promise<number> {
+  const io = options.io ?? processIo;
+  const env = options.env ?? Deno.env.toObject();
+  const cwd = options.cwd ?? Deno.cwd();
+  const [command, ...rest] = args;
+  const usageError = (message: string) => {
+    io.err(`flotilla: ${message}`);
+    io.err(`Run "flotilla --help" for usage.`);
+    return 2;
+  };
+  try {
+    switch (command) {
+      case "--help":
+      case "-h":
+      case "help":
+        io.out(USAGE);
+        return 0;
+      case "up": {
+        const { values } = parseArgs({
+          args: rest,
+          options: { plan: { type: "string" }, help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: false,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        return await up({ plan: values.plan, io, env, cwd });
+      }
+      case "status": {
+        const { values } = parseArgs({
+          args: rest,
+          options: { json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: false,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        return await status({ json: values.json ?? false, io, env, cwd });
+      }
+      case undefined:
+        return usageError("missing command");
+      default:
+        return usageError(`unknown command "${command}"`);
+    }
+  } catch (error) {
+    if (isParseArgsError(error)) return usageError(error.message);
+    io.err(`flotilla: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+}
+
+function isParseArgsError(error: unknown): error is Error {
+  const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+  return typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
