@@ -14,7 +14,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import type { Context } from "./context.ts";
 import type { ActionInput, ActionOutput, ServiceContract } from "./contract.ts";
 import { DeadlineExceededError, FlotillaError } from "./errors.ts";
-import { parseInput, toFieldIssues } from "./schema.ts";
+import { parseInput, toFieldIssues, validate } from "./schema.ts";
 import { childTrace, newTrace, type TraceContext } from "./trace.ts";
 
 /** One outbound call, as a transport sees it. */
@@ -107,7 +107,7 @@ export function createClient<C extends ServiceContract>(
           },
         );
       }
-      const parsed = parseInput(spec.input, input);
+      const parsed = await parseInput(spec.input, input);
       const ctx = callOptions.ctx;
       const now = clock.now();
       const timeout = callOptions.timeoutMs ?? defaultTimeoutMs;
@@ -132,15 +132,15 @@ export function createClient<C extends ServiceContract>(
         signal: AbortSignal.any(signals),
         clock,
       });
-      const checked = spec.output.safeParse(raw);
-      if (!checked.success) {
+      const checked = await validate(spec.output, raw);
+      if (checked.issues) {
         throw new FlotillaError(
           "BAD_RESPONSE",
           `${contract.name}.${action} replied with output that breaks its contract`,
-          { kind: "INTERNAL", issues: toFieldIssues(checked.error) },
+          { kind: "INTERNAL", issues: toFieldIssues(checked.issues) },
         );
       }
-      return checked.data as ActionOutput<C, typeof action>;
+      return checked.value as ActionOutput<C, typeof action>;
     },
   };
 }

@@ -11,10 +11,18 @@
  * @module
  */
 
-import type { z } from "zod";
+import type { InferInput, InferOutput, StandardSchema } from "./schema.ts";
 
 /** HTTP methods a REST route can use. */
 export type HttpMethod = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+/**
+ * A schema of any input and output: the erased form that lets a specific
+ * service be used where any service is expected (handlers take their input
+ * contravariantly, so `unknown` would not do).
+ */
+// deno-lint-ignore no-explicit-any
+export type AnySchema = StandardSchema<any, any>;
 
 /** How an action is exposed as a REST route, besides its RPC route. */
 export interface HttpRoute {
@@ -28,8 +36,8 @@ export interface HttpRoute {
 
 /** One request/response operation of a service. */
 export interface ActionSpec<
-  I extends z.ZodType = z.ZodType,
-  O extends z.ZodType = z.ZodType,
+  I extends StandardSchema = AnySchema,
+  O extends StandardSchema = AnySchema,
 > {
   /** Schema of the input; validated before the handler runs. */
   input: I;
@@ -47,7 +55,7 @@ export interface ActionSpec<
 }
 
 /** One event type a service emits or handles. */
-export interface EventSpec<D extends z.ZodType = z.ZodType> {
+export interface EventSpec<D extends StandardSchema = AnySchema> {
   /** Schema of the event's `data`. */
   data: D;
   /** What the event means. */
@@ -101,21 +109,21 @@ export interface ServiceContract<A extends ActionMap = ActionMap> {
 export type ActionInput<
   C extends ServiceContract,
   K extends keyof C["actions"],
-> = z.input<
+> = InferInput<
   C["actions"][K]["input"]
 >;
 /** The input a handler receives for action `K` (after validation). */
 export type ParsedInput<
   C extends ServiceContract,
   K extends keyof C["actions"],
-> = z.output<
+> = InferOutput<
   C["actions"][K]["input"]
 >;
 /** The output a caller receives from action `K`. */
 export type ActionOutput<
   C extends ServiceContract,
   K extends keyof C["actions"],
-> = z.output<
+> = InferOutput<
   C["actions"][K]["output"]
 >;
 

@@ -15,7 +15,7 @@ import { type Clock, systemClock } from "./clock.ts";
 import { type Caller, type Context, createContext } from "./context.ts";
 import { DeadlineExceededError, FlotillaError, NotFoundError, UnavailableError } from "./errors.ts";
 import { Logger } from "./logger.ts";
-import { parseInput } from "./schema.ts";
+import { parseInput, toFieldIssues, validate } from "./schema.ts";
 import type { Service } from "./service.ts";
 import { continueTrace, type TraceContext } from "./trace.ts";
 import type { ActionSpec } from "./contract.ts";
@@ -203,7 +203,7 @@ export class ServiceHost {
       clock: this.clock,
     });
     try {
-      const parsed = parseInput(spec.input, input);
+      const parsed = await parseInput(spec.input, input);
       ctx.throwIfDone();
       const handler = (this.service.handlers as Record<
         string,
@@ -212,10 +212,10 @@ export class ServiceHost {
       const running = Promise.resolve().then(() => handler(parsed, ctx));
       this.#track(running);
       const output = await raceAbort(running, ctx.signal);
-      const checked = spec.output.safeParse(output);
-      if (!checked.success) {
+      const checked = await validate(spec.output, output);
+      if (checked.issues) {
         ctx.logger.error("handler returned output that breaks the contract", {
-          issues: checked.error.issues,
+          issues: toFieldIssues(checked.issues),
         });
         throw new FlotillaError(
           "INVALID_OUTPUT",
@@ -225,7 +225,7 @@ export class ServiceHost {
           },
         );
       }
-      return { output: checked.data, trace: ctx.trace };
+      return { output: checked.value, trace: ctx.trace };
     } catch (error) {
       throw this.#normalize(error, ctx);
     } finally {

@@ -4,17 +4,17 @@
  * @module
  */
 
-import type { z } from "zod";
 import type { Context } from "./context.ts";
 import type { ParsedInput, ServiceContract } from "./contract.ts";
+import type { InferInput } from "./schema.ts";
 
 /** The handler of action `K` of contract `C`. */
 export type Handler<C extends ServiceContract, K extends keyof C["actions"]> = (
   input: ParsedInput<C, K>,
   ctx: Context,
 ) =>
-  | Promise<z.input<C["actions"][K]["output"]>>
-  | z.input<C["actions"][K]["output"]>;
+  | Promise<InferInput<C["actions"][K]["output"]>>
+  | InferInput<C["actions"][K]["output"]>;
 
 /** One handler per action of contract `C`. */
 export type Handlers<C extends ServiceContract> = {
@@ -38,7 +38,9 @@ export interface ServiceOptions {
 }
 
 /** A runnable service. */
-export interface Service<C extends ServiceContract = ServiceContract> {
+// The erased default: a specific service must be usable where any service is expected.
+// deno-lint-ignore no-explicit-any
+export interface Service<C extends ServiceContract = ServiceContract<any>> {
   /** What it is. */
   readonly contract: C;
   /** How it does it. */

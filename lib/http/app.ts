@@ -8,6 +8,7 @@ import { Hono } from "hono";
 import type { Context as HonoContext } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import {
+  type ActionSpec,
   type Caller,
   continueTrace,
   FlotillaError,
@@ -24,6 +25,14 @@ import { problemResponse } from "./problem.ts";
 export interface HttpAppOptions {
   /** Largest accepted request body in bytes; larger ones get 413. @default {1048576} */
   bodyLimit?: number;
+}
+
+/** The HTTP face of a service: a fetch handler, and `request()` for tests without a socket. */
+export interface HttpApp {
+  /** Answers one request. */
+  fetch(request: Request): Response | Promise<Response>;
+  /** Answers a request built from a path or URL, as `fetch` would. */
+  request(input: string | URL | Request, init?: RequestInit): Response | Promise<Response>;
 }
 
 interface RequestState {
@@ -44,7 +53,7 @@ interface RequestState {
  * naming the field, unknown routes 404, wrong methods 405, bodies over the
  * limit 413. Drive it in tests with `app.request()`, no socket needed.
  */
-export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): Hono {
+export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): HttpApp {
   const limit = options.bodyLimit ?? 1024 * 1024;
   if (!(Number.isInteger(limit) && limit > 0)) {
     throw new RangeError(
@@ -132,7 +141,7 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
     method: "POST",
     pattern: /^\/rpc\/[^/]+$/,
   }];
-  for (const [action, spec] of Object.entries(host.service.contract.actions)) {
+  for (const [action, spec] of Object.entries<ActionSpec>(host.service.contract.actions)) {
     const route = spec.http;
     if (!route) continue;
     restRoutes.push({ method: route.method, pattern: routePattern(route.path) });

@@ -12,7 +12,7 @@
  * @module
  */
 
-export { createHttpApp, type HttpAppOptions } from "./app.ts";
+export { createHttpApp, type HttpApp, type HttpAppOptions } from "./app.ts";
 export { httpTransport, type HttpTransportOptions } from "./transport.ts";
 export { type ServeOptions, serveService } from "./serve.ts";
 export { httpCallHandler, type HttpCallOptions } from "./client.ts";

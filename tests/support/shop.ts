@@ -17,7 +17,6 @@ export const SUPERVISOR_FLAGS = [
   "--allow-net",
   "--allow-env",
   "--allow-run",
-  "--allow-sys",
 ];
 
 /** One row of `flotilla status --json`. */
