@@ -8,3 +8,18 @@
 export { freePort } from "./free_port.ts";
 export { waitFor, type WaitForOptions } from "./wait_for.ts";
 export { TextLineStream } from "./text_line_stream.ts";
+export { type EtcdServer, startEtcd, type StartEtcdOptions } from "./etcd.ts";
+export {
+  Dnsmasq,
+  type DnsmasqHostRecord,
+  type DnsmasqOptions,
+  type DnsmasqRecords,
+  type DnsmasqSrvRecord,
+} from "./dnsmasq.ts";
+export {
+  ConsulDouble,
+  type ConsulDoubleCheck,
+  type ConsulDoubleOptions,
+  type ConsulDoubleRequest,
+  type ConsulDoubleService,
+} from "./consul_double.ts";
