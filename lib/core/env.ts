@@ -10,7 +10,11 @@
  * | `FLOTILLA_LOG_LEVEL` | `debug`, `info`, `warn`, `error` | `info` |
  * | `FLOTILLA_BODY_LIMIT` | largest request body, bytes | 1048576 |
  * | `FLOTILLA_DRAIN_TIMEOUT_MS` | how long SIGTERM waits for in-flight work | 10000 |
- * | `FLOTILLA_PEER_<NAME>_URL` | base URL of peer `<name>` | none |
+ * | `FLOTILLA_PEER_<NAME>_URL` | base URL(s) of peer `<name>`, comma-separated | none |
+ * | `FLOTILLA_REGISTRY` | service registry: `local`, `static`, `etcd://…`, `dns://…`, `consul://…` | `static` |
+ * | `FLOTILLA_REGISTRY_DIR` | folder of the `local` registry's database | none |
+ * | `FLOTILLA_INSTANCE_ID` | this instance's id in the registry | `<service>-<random>` |
+ * | `FLOTILLA_POLICIES` | call policies (timeouts, retries, breakers…) as JSON | built-in defaults |
  *
  * @module
  */
@@ -25,6 +29,10 @@ export const KERNEL_ENV: readonly string[] = [
   "FLOTILLA_LOG_LEVEL",
   "FLOTILLA_BODY_LIMIT",
   "FLOTILLA_DRAIN_TIMEOUT_MS",
+  "FLOTILLA_REGISTRY",
+  "FLOTILLA_REGISTRY_DIR",
+  "FLOTILLA_INSTANCE_ID",
+  "FLOTILLA_POLICIES",
 ];
 
 /** Settings a service process takes from its environment. */
@@ -41,8 +49,16 @@ export interface ServiceEnv {
   bodyLimit: number;
   /** How long a graceful stop waits for in-flight work. */
   drainTimeoutMs: number;
-  /** Base URL of each declared peer that has one. */
-  peers: Record<string, string>;
+  /** Base URLs of each declared peer that has some (`FLOTILLA_PEER_<NAME>_URL`, comma-separated). */
+  peers: Record<string, string[]>;
+  /** The service registry to join and discover peers in (`FLOTILLA_REGISTRY`). */
+  registry: string;
+  /** Folder of the `local` registry (`FLOTILLA_REGISTRY_DIR`). */
+  registryDir: string | undefined;
+  /** This instance's id in the registry (`FLOTILLA_INSTANCE_ID`). */
+  instanceId: string;
+  /** Call policies as parsed JSON (`FLOTILLA_POLICIES`), validated by whoever applies them. */
+  policies: unknown;
 }
 
 /** Reads environment variables; `Deno.env` fits. */
@@ -81,10 +97,12 @@ export function readServiceEnv(
       `Cannot start "${contract.name}" as it needs a data folder: FLOTILLA_DATA_DIR is unset`,
     );
   }
-  const peers: Record<string, string> = {};
+  const peers: Record<string, string[]> = {};
   for (const peer of needs.peers ?? []) {
-    const url = env.get(peerUrlVariable(peer));
-    if (url) peers[peer] = parseUrl(peerUrlVariable(peer), url);
+    const raw = env.get(peerUrlVariable(peer));
+    if (!raw) continue;
+    peers[peer] = raw.split(",").map((url) => url.trim()).filter(Boolean)
+      .map((url) => parseUrl(peerUrlVariable(peer), url));
   }
   return {
     port: integer(env, portVariable, needs.port?.default ?? 0, 0, 65535),
@@ -100,7 +118,22 @@ export function readServiceEnv(
       3_600_000,
     ),
     peers,
+    registry: env.get("FLOTILLA_REGISTRY") || "static",
+    registryDir: env.get("FLOTILLA_REGISTRY_DIR") || undefined,
+    instanceId: env.get("FLOTILLA_INSTANCE_ID") ||
+      `${contract.name}-${crypto.randomUUID().slice(0, 8)}`,
+    policies: json(env, "FLOTILLA_POLICIES"),
   };
+}
+
+function json(env: EnvReader, name: string): unknown {
+  const raw = env.get(name);
+  if (raw === undefined || raw.trim() === "") return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch (error) {
+    throw new RangeError(`Cannot read ${name} as it must be JSON: ${(error as Error).message}`);
+  }
 }
 
 function integer(

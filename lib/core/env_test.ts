@@ -41,14 +41,19 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
       FLOTILLA_PEER_PAYMENT_URL: "http://127.0.0.1:7001/",
     }),
   );
-  assert.deepEqual(env, {
+  const { instanceId, ...rest } = env;
+  assert.match(instanceId, /^order-[0-9a-f]{8}$/);
+  assert.deepEqual(rest, {
     port: 7000,
     hostname: "127.0.0.1",
     dataDir: "/data/order",
     logLevel: "info",
     bodyLimit: 1048576,
     drainTimeoutMs: 10000,
-    peers: { payment: "http://127.0.0.1:7001" },
+    peers: { payment: ["http://127.0.0.1:7001"] },
+    registry: "static",
+    registryDir: undefined,
+    policies: undefined,
   });
 });
 
@@ -67,4 +72,25 @@ Deno.test("readServiceEnv() names the variable that is wrong", () => {
     /PAYMENT/,
   );
   assert.throws(() => readServiceEnv(contract, reader({})), /FLOTILLA_DATA_DIR/);
+  assert.throws(
+    () => readServiceEnv(contract, reader({ ...base, FLOTILLA_POLICIES: "{" })),
+    /POLICIES/,
+  );
+});
+
+Deno.test("readServiceEnv() reads several URLs of one peer, the registry and the policies", () => {
+  const env = readServiceEnv(
+    contract,
+    reader({
+      FLOTILLA_DATA_DIR: "/d",
+      FLOTILLA_PEER_PAYMENT_URL: "http://127.0.0.1:7001, http://127.0.0.1:7002",
+      FLOTILLA_REGISTRY: "etcd://127.0.0.1:2379",
+      FLOTILLA_INSTANCE_ID: "order-1",
+      FLOTILLA_POLICIES: '{"defaults":{"timeoutMs":500}}',
+    }),
+  );
+  assert.deepEqual(env.peers.payment, ["http://127.0.0.1:7001", "http://127.0.0.1:7002"]);
+  assert.equal(env.registry, "etcd://127.0.0.1:2379");
+  assert.equal(env.instanceId, "order-1");
+  assert.deepEqual(env.policies, { defaults: { timeoutMs: 500 } });
 });

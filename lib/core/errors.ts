@@ -328,6 +328,8 @@ export function kindFromHttpStatus(status: number): ErrorKind {
       return "PERMISSION_DENIED";
     case 404:
       return "NOT_FOUND";
+    case 408:
+      return "DEADLINE_EXCEEDED";
     case 409:
       return "ABORTED";
     case 422:

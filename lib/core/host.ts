@@ -312,8 +312,28 @@ export class ServiceHost {
 export interface RunOptions extends HostOptions {
   /** The transports to serve on. */
   transports: readonly Transport[];
+  /**
+   * Publishes the running service (to a registry) once it is ready, and
+   * withdraws it first thing on stop, before draining.
+   */
+  announcer?: Announcer;
   /** Signals that start a graceful stop. @default {["SIGTERM", "SIGINT"]} */
   signals?: readonly Deno.Signal[];
+}
+
+/** Makes a running service findable, e.g. by registering it in a service registry. */
+export interface Announcer {
+  /** Announces the host at its transports' addresses; resolves to a way to withdraw it. */
+  announce(
+    host: ServiceHost,
+    addresses: Readonly<Record<string, { hostname: string; port: number }>>,
+  ): Promise<Announcement>;
+}
+
+/** A live announcement. */
+export interface Announcement {
+  /** Withdraws the announcement (deregisters). Idempotent. */
+  withdraw(): Promise<void>;
 }
 
 /** A service that is up. Dispose it (or send SIGTERM) to drain and stop it. */
@@ -357,6 +377,15 @@ export async function runService(
     throw error;
   }
   host.markReady();
+  let announcement: Announcement | undefined;
+  if (options.announcer) {
+    try {
+      announcement = await options.announcer.announce(host, addresses);
+    } catch (error) {
+      await host.stop(started);
+      throw error;
+    }
+  }
   host.logger.info("ready", { version: service.contract.version, addresses });
 
   let resolveFinished!: () => void;
@@ -370,6 +399,10 @@ export async function runService(
   const stop = () => {
     stopping ??= (async () => {
       for (const signal of signals) Deno.removeSignalListener(signal, onSignal);
+      // Leave discovery first, so callers stop choosing this instance while it drains.
+      await announcement?.withdraw().catch((error) =>
+        host.logger.warn("could not withdraw from discovery", { error })
+      );
       await host.stop(started);
       resolveFinished();
     })();

@@ -15,37 +15,33 @@ import {
 } from "@flotilla/core";
 import { HEADERS } from "./headers.ts";
 
-/** Options of {@link httpCallHandler}. */
-export interface HttpCallOptions {
-  /** Base URL of the callee, or a function giving it for each call (discovery plugs in here). */
-  baseUrl: string | ((call: OutboundCall) => string | Promise<string>);
+/** Options of {@link httpCaller}. */
+export interface HttpCallerOptions {
   /** The fetch to use. @default {globalThis.fetch} */
   fetch?: typeof fetch;
 }
 
+/** Sends one call to one endpoint (a base URL such as `http://127.0.0.1:7102`). */
+export type HttpCaller = (baseUrl: string, call: OutboundCall) => Promise<unknown>;
+
 /**
- * A {@link CallHandler} that POSTs each call to `<baseUrl>/rpc/<action>`,
- * propagating the deadline (`flotilla-timeout-ms`), the trace
- * (`traceparent`, `tracestate`), the caller and the idempotency key, and
- * rebuilding the callee's problem+json errors as {@link FlotillaError}s.
+ * The HTTP transport of outbound calls: POSTs a call to
+ * `<baseUrl>/rpc/<action>`, propagating the deadline (`flotilla-timeout-ms`),
+ * the trace (`traceparent`, `tracestate`), the caller and the idempotency
+ * key, and rebuilding the callee's problem+json errors as
+ * {@link FlotillaError}s.
  *
- * A connection failure becomes `UNAVAILABLE` (`CONNECTION_FAILED`), the
- * deadline passing `DEADLINE_EXCEEDED`.
- *
- * @example
- * ```ts
- * const inventory = createClient(inventoryContract, httpCallHandler({ baseUrl: "http://127.0.0.1:7102" }), {
- *   caller: "order",
- * });
- * ```
+ * Failures are told apart because retries depend on it: a connection that
+ * could not be opened is `CONNECTION_REFUSED` (the request was never sent, so
+ * any call may be retried elsewhere); a connection lost after sending is
+ * `CONNECTION_FAILED` (the callee may have acted); the deadline passing is
+ * `DEADLINE_EXCEEDED`. The call pipeline (`@flotilla/client`) picks the
+ * endpoint; this only carries the bytes.
  */
-export function httpCallHandler(options: HttpCallOptions): CallHandler {
+export function httpCaller(options: HttpCallerOptions = {}): HttpCaller {
   const fetchImpl = options.fetch ?? globalThis.fetch;
-  return async (call) => {
-    const base = typeof options.baseUrl === "string"
-      ? options.baseUrl
-      : await options.baseUrl(call);
-    const url = `${base.replace(/\/$/, "")}/rpc/${encodeURIComponent(call.action)}`;
+  return async (baseUrl, call) => {
+    const url = `${baseUrl.replace(/\/$/, "")}/rpc/${encodeURIComponent(call.action)}`;
     const headers: Record<string, string> = {
       "content-type": "application/json",
       accept: "application/json, application/problem+json",
@@ -67,15 +63,53 @@ export function httpCallHandler(options: HttpCallOptions): CallHandler {
       text = await response.text();
     } catch (error) {
       if (call.signal.aborted) throw abortError(call, call.signal.reason);
-      throw new UnavailableError(`Cannot reach ${call.service} at ${base}`, {
-        code: "CONNECTION_FAILED",
-        cause: error,
-        data: { service: call.service },
-      });
+      throw connectionError(call, baseUrl, error);
     }
     if (!response.ok) throw fromProblem(parseJson(text), response.status);
     return text === "" ? undefined : parseJsonOrThrow(text, call);
   };
+}
+
+/** Options of {@link httpCallHandler}. */
+export interface HttpCallOptions extends HttpCallerOptions {
+  /** Base URL of the callee, or a function giving it for each call. */
+  baseUrl: string | ((call: OutboundCall) => string | Promise<string>);
+}
+
+/**
+ * A {@link CallHandler} that sends every call to one base URL with
+ * {@link httpCaller} — no discovery, balancing or retries. For a single
+ * known peer and for tests; services use the call pipeline of
+ * `@flotilla/client`.
+ *
+ * @example
+ * ```ts
+ * const inventory = createClient(inventoryContract, httpCallHandler({ baseUrl: "http://127.0.0.1:7102" }), {
+ *   caller: "order",
+ * });
+ * ```
+ */
+export function httpCallHandler(options: HttpCallOptions): CallHandler {
+  const send = httpCaller(options);
+  return async (call) => {
+    const base = typeof options.baseUrl === "string"
+      ? options.baseUrl
+      : await options.baseUrl(call);
+    return await send(base, call);
+  };
+}
+
+function connectionError(call: OutboundCall, baseUrl: string, error: unknown): FlotillaError {
+  // Deno reports a failed connect as "client error (Connect)": nothing was sent.
+  const detail = `${error instanceof Error ? error.message : ""} ${
+    String((error as { cause?: unknown })?.cause ?? "")
+  }`;
+  const refused = /\(Connect\)|tcp connect error|Connection refused|dns error/i.test(detail);
+  return new UnavailableError(`Cannot reach ${call.service} at ${baseUrl}`, {
+    code: refused ? "CONNECTION_REFUSED" : "CONNECTION_FAILED",
+    cause: error,
+    data: { service: call.service, endpoint: baseUrl },
+  });
 }
 
 function abortError(call: OutboundCall, reason: unknown): FlotillaError {

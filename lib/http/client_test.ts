@@ -70,7 +70,7 @@ Deno.test("httpCallHandler() reports a refused connection as retryable UNAVAILAB
   );
   await assert.rejects(client.call("whoami", {}), (error: unknown) => {
     assert.ok(error instanceof FlotillaError);
-    assert.equal(error.code, "CONNECTION_FAILED");
+    assert.equal(error.code, "CONNECTION_REFUSED");
     assert.equal(error.retryable, true);
     return true;
   });

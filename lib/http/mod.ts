@@ -15,6 +15,12 @@
 export { createHttpApp, type HttpApp, type HttpAppOptions } from "./app.ts";
 export { httpTransport, type HttpTransportOptions } from "./transport.ts";
 export { type ServeOptions, serveService } from "./serve.ts";
-export { httpCallHandler, type HttpCallOptions } from "./client.ts";
+export {
+  type HttpCaller,
+  httpCaller,
+  type HttpCallerOptions,
+  httpCallHandler,
+  type HttpCallOptions,
+} from "./client.ts";
 export { problemResponse } from "./problem.ts";
 export { HEADERS, isValidIdempotencyKey } from "./headers.ts";

@@ -6,6 +6,7 @@
  */
 
 import {
+  type Announcer,
   type EnvReader,
   Logger,
   readServiceEnv,
@@ -23,6 +24,8 @@ export interface ServeOptions {
   logger?: Logger;
   /** Exit the process with code 0 once a signal has drained the service. @default {true} */
   exitOnStop?: boolean;
+  /** Registers the service once ready and deregisters it before draining. */
+  announcer?: Announcer;
 }
 
 /**
@@ -49,6 +52,7 @@ export async function serveService(
     running = await runService(service, {
       logger,
       drainTimeoutMs: env.drainTimeoutMs,
+      ...(options.announcer ? { announcer: options.announcer } : {}),
       transports: [
         httpTransport({ port: env.port, hostname: env.hostname, bodyLimit: env.bodyLimit }),
       ],
