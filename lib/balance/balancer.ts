@@ -50,4 +50,9 @@ export interface Balancer<E extends Endpoint = Endpoint> {
   pick(endpoints: readonly E[], context?: PickContext): E;
   /** Marks a call to `endpoint` as started; call the returned function once it ends. */
   start(endpoint: E): (outcome: CallOutcome) => void;
+  /**
+   * Drops what the strategy learned about endpoint `id`: it left discovery,
+   * and if it comes back it is a new process that deserves a fresh start.
+   */
+  forget?(id: string): void;
 }

@@ -24,8 +24,11 @@ export interface P2cEwmaBalancerOptions {
   decayMs?: number;
   /**
    * A failed call counts as a call that took at least this long, so an
-   * endpoint that fails fast does not look fast. 0 disables the penalty.
-   * @default {1_000}
+   * endpoint that fails fast does not look fast. Off by default, as in
+   * Finagle, Linkerd and Envoy: failing endpoints are the business of the
+   * circuit breaker and outlier ejection, which let a recovered instance back
+   * at once — a latency penalty would keep starving it for tens of seconds.
+   * @default {0}
    */
   failurePenaltyMs?: number;
   /**
@@ -65,8 +68,8 @@ interface Stats {
  * jumps straight up to any higher sample ("peak": a slowing endpoint is
  * avoided at once) and comes down smoothly with time constant `decayMs`.
  * Between samples it decays towards zero, so an endpoint that lost traffic
- * because it was slow is probed again once its spike is old. Failures count
- * as calls of at least `failurePenaltyMs`.
+ * because it was slow is probed again once its spike is old. With
+ * `failurePenaltyMs`, failures count as calls of at least that long.
  *
  * A new endpoint costs 0, so it gets traffic at once, but while its first
  * call is in flight it costs more than any measured endpoint, so a cold
@@ -119,7 +122,7 @@ export class P2cEwmaBalancer<E extends Endpoint = Endpoint> implements Balancer<
     this.#failurePenaltyMs = checkOption(
       "p2c_ewma balancer",
       "failurePenaltyMs",
-      options.failurePenaltyMs ?? 1_000,
+      options.failurePenaltyMs ?? 0,
       (v) => v >= 0 && Number.isFinite(v),
       "a number >= 0",
     );
@@ -187,6 +190,11 @@ export class P2cEwmaBalancer<E extends Endpoint = Endpoint> implements Balancer<
   /** The calls to `endpoint` in flight now. */
   outstanding(endpoint: E): number {
     return this.#stats.get(endpoint.id)?.outstanding ?? 0;
+  }
+
+  /** Drops the latency estimate of endpoint `id` (calls in flight still complete harmlessly). */
+  forget(id: string): void {
+    this.#stats.delete(id);
   }
 
   /** How many endpoints the balancer holds state for. */

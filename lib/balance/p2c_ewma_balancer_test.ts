@@ -62,9 +62,9 @@ Deno.test("P2cEwmaBalancer.pick() shifts away when the fast endpoint becomes slo
   assert.ok((after.get("slow") ?? 0) > 0.75 * 1_900, `after: ${after.get("slow")}`);
 });
 
-Deno.test("P2cEwmaBalancer.pick() moves traffic away from an endpoint that fails fast", () => {
+Deno.test("P2cEwmaBalancer.pick() with a failure penalty moves traffic away from an endpoint that fails fast", () => {
   const clock = new ManualClock(0);
-  const balancer = new P2cEwmaBalancer({ clock, random: seededRandom(5) });
+  const balancer = new P2cEwmaBalancer({ clock, random: seededRandom(5), failurePenaltyMs: 1_000 });
   const flaky = { id: "flaky" };
   const healthy = { id: "healthy" };
   const picked = simulate(balancer, clock, [flaky, healthy], {
@@ -78,7 +78,7 @@ Deno.test("P2cEwmaBalancer.pick() moves traffic away from an endpoint that fails
 
 Deno.test("P2cEwmaBalancer.cost() is the decayed peak EWMA times (outstanding + 1)", () => {
   const clock = new ManualClock(0);
-  const balancer = new P2cEwmaBalancer({ clock, decayMs: 10_000 });
+  const balancer = new P2cEwmaBalancer({ clock, decayMs: 10_000, failurePenaltyMs: 1_000 });
   const a = { id: "a" };
   assert.equal(balancer.cost(a), 0);
   balancer.start(a)({ latencyMs: 10, ok: true });
@@ -209,3 +209,14 @@ Deno.test("P2cEwmaBalancer() throws RangeError on out-of-range options", () => {
 function assertClose(actual: number, expected: number): void {
   assert.ok(Math.abs(actual - expected) < 1e-9 * Math.max(1, expected), `${actual} ≉ ${expected}`);
 }
+
+Deno.test("P2cEwmaBalancer.forget() gives a returning endpoint a fresh start", () => {
+  const clock = new ManualClock(0);
+  const balancer = new P2cEwmaBalancer<{ id: string }>({ clock, random: () => 0 });
+  const a = { id: "a" };
+  balancer.start(a)({ latencyMs: 500, ok: false });
+  assert.ok(balancer.cost(a) > 0);
+  balancer.forget("a");
+  assert.equal(balancer.cost(a), 0);
+  assert.equal(balancer.trackedEndpoints, 0);
+});

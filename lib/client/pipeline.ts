@@ -208,7 +208,16 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     if (all !== knownEndpoints) {
       // Discovery hands out a new array only when the set changed.
       knownEndpoints = all;
-      outliers?.setEndpoints(all.map((e) => e.id));
+      const ids = all.map((e) => e.id);
+      outliers?.setEndpoints(ids);
+      // An instance that left discovery and came back is a new process: it starts with a fresh breaker.
+      const live = new Set(ids);
+      for (const id of states.keys()) {
+        if (!live.has(id)) {
+          states.delete(id);
+          balancer.forget?.(id);
+        }
+      }
     }
     let candidates = outliers ? all.filter((e) => !outliers.isEjected(e.id)) : all;
     // Every endpoint ejected: the rotation must not go empty, so use them all.

@@ -14,6 +14,7 @@
  * | `FLOTILLA_REGISTRY` | service registry: `local`, `static`, `etcd://…`, `dns://…`, `consul://…` | `static` |
  * | `FLOTILLA_REGISTRY_DIR` | folder of the `local` registry's database | none |
  * | `FLOTILLA_INSTANCE_ID` | this instance's id in the registry | `<service>-<random>` |
+ * | `FLOTILLA_REGISTRY_TTL_MS` | how long an instance stays listed without a heartbeat | 10000 |
  * | `FLOTILLA_POLICIES` | call policies (timeouts, retries, breakers…) as JSON | built-in defaults |
  *
  * @module
@@ -32,6 +33,7 @@ export const KERNEL_ENV: readonly string[] = [
   "FLOTILLA_REGISTRY",
   "FLOTILLA_REGISTRY_DIR",
   "FLOTILLA_INSTANCE_ID",
+  "FLOTILLA_REGISTRY_TTL_MS",
   "FLOTILLA_POLICIES",
 ];
 
@@ -57,6 +59,8 @@ export interface ServiceEnv {
   registryDir: string | undefined;
   /** This instance's id in the registry (`FLOTILLA_INSTANCE_ID`). */
   instanceId: string;
+  /** How long the instance stays listed without a heartbeat (`FLOTILLA_REGISTRY_TTL_MS`). */
+  registryTtlMs: number;
   /** Call policies as parsed JSON (`FLOTILLA_POLICIES`), validated by whoever applies them. */
   policies: unknown;
 }
@@ -122,6 +126,7 @@ export function readServiceEnv(
     registryDir: env.get("FLOTILLA_REGISTRY_DIR") || undefined,
     instanceId: env.get("FLOTILLA_INSTANCE_ID") ||
       `${contract.name}-${crypto.randomUUID().slice(0, 8)}`,
+    registryTtlMs: integer(env, "FLOTILLA_REGISTRY_TTL_MS", 10_000, 1_000, 3_600_000),
     policies: json(env, "FLOTILLA_POLICIES"),
   };
 }

@@ -53,6 +53,7 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
     peers: { payment: ["http://127.0.0.1:7001"] },
     registry: "static",
     registryDir: undefined,
+    registryTtlMs: 10000,
     policies: undefined,
   });
 });

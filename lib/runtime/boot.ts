@@ -73,7 +73,10 @@ export async function bootService(
     serve: (service) =>
       serveService(service, {
         logger,
-        announcer: registryAnnouncer(registry, { instanceId: env.instanceId }),
+        announcer: registryAnnouncer(registry, {
+          instanceId: env.instanceId,
+          ttlMs: env.registryTtlMs,
+        }),
         ...(options.env ? { env: options.env } : {}),
       }),
   };
