@@ -2,6 +2,7 @@
 
 import { relative, sep } from "node:path";
 import {
+  InvalidSettingError,
   ServiceStartError,
   Supervisor,
   type SupervisorEvent,
@@ -30,7 +31,9 @@ const SIGNALS: readonly Deno.Signal[] = Deno.build.os === "windows"
 /**
  * `flotilla up`: starts the plan's services, prints where they listen, and
  * supervises them until SIGINT, SIGTERM or SIGHUP stops them all. Returns the exit
- * code: 0 after a stop by signal, 1 when the system could not start.
+ * code: 0 after a stop by signal, 1 when the system could not start, 2 when a
+ * setting of the environment (`FLOTILLA_REGISTRY`, `FLOTILLA_REPLICAS_*`,
+ * `FLOTILLA_ADMIN_PORT`) is invalid.
  */
 export async function up(options: UpCommandOptions): Promise<number> {
   const { io } = options;
@@ -45,6 +48,10 @@ export async function up(options: UpCommandOptions): Promise<number> {
     });
   } catch (error) {
     io.err(`flotilla: ${messageOf(error)}`);
+    if (error instanceof InvalidSettingError) {
+      io.err(`Run "flotilla --help" for usage.`);
+      return 2;
+    }
     return 1;
   }
 
@@ -111,6 +118,12 @@ function report(event: SupervisorEvent, started: boolean, io: Io): void {
       io.out(`${event.service} ${why}; restarting in ${seconds(event.restartInMs)}`);
       break;
     }
+    case "stopped":
+      if (event.requested) io.out(`${event.service} stopped on request  (pid ${event.pid})`);
+      break;
+    case "failed":
+      if (started) io.err(`flotilla: ${event.error.message}`);
+      break;
     case "ready":
       if (started) {
         io.out(

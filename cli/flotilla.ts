@@ -1,11 +1,29 @@
 /**
- * The `flotilla` command: runs a system of services under a supervisor and
- * shows their status.
+ * The `flotilla` command: runs a system of services under a supervisor,
+ * shows their status, and stops, starts or restarts one of them.
  *
  * ```sh
  * flotilla up [--plan <module>[#export]]   # deno task start
  * flotilla status [--json]                 # deno task status
+ * flotilla stop <name>                     # deno task flotilla stop payment
+ * flotilla start <name>
+ * flotilla restart <name>
  * ```
+ *
+ * `flotilla up` reads, besides `FLOTILLA_DATA_DIR`, `FLOTILLA_HOST` and
+ * `PORT`:
+ *
+ * | variable | meaning | default |
+ * |---|---|---|
+ * | `FLOTILLA_REGISTRY` | the services' registry: `local`, `static`, `etcd://host:port`, `dns://ip:port`, `consul://host:port` | `local` |
+ * | `FLOTILLA_REPLICAS_<SERVICE>` | how many processes of `<service>` to run (1-16), over the plan's `replicas`; e.g. `FLOTILLA_REPLICAS_PAYMENT=2` | the plan's, else 1 |
+ * | `FLOTILLA_ADMIN_PORT` | port of the supervisor's control API on 127.0.0.1 | any free port |
+ *
+ * A bad value of one of them is a usage error (exit 2). In status the first
+ * process of a service is named after it and the others `<service>-<n>`;
+ * `stop`, `start` and `restart` take those names (or an instance id,
+ * `<service>-<n>`) and talk to the supervisor's control API, whose address
+ * they read from `supervisor.json` in the data folder.
  *
  * @module
  */
@@ -13,13 +31,14 @@
 import { parseArgs } from "node:util";
 import { type Io, processIo } from "./_io.ts";
 import { DEFAULT_PLAN } from "./_load_plan.ts";
+import { control, type ControlCommand } from "./_control.ts";
 import { status } from "./_status.ts";
 import { up } from "./_up.ts";
 
 export type { Io } from "./_io.ts";
 
 /** The text `flotilla --help` prints. */
-export const USAGE = `flotilla — run a Flotilla system and show its status
+export const USAGE = `flotilla — run a Flotilla system, show its status, control its services
 
 Usage:
   flotilla up [--plan <module>[#export]]
@@ -29,12 +48,24 @@ Usage:
   flotilla status [--json]
       List the services with pid, port, state and restarts; --json prints a
       JSON array of { name, pid, port, state, restarts }.
+  flotilla stop <name>
+      Stop one service (or replica, e.g. payment-2) gracefully; it stays
+      stopped until started again.
+  flotilla start <name>
+      Start it again on the same port; wait until it is ready.
+  flotilla restart <name>
+      Stop it gracefully, then start it; wait until it is ready.
   flotilla --help
 
 Environment:
-  FLOTILLA_DATA_DIR  data folder of the system (default ./.flotilla)
-  FLOTILLA_HOST      address the services bind (default 127.0.0.1)
-  PORT               port of the public service (default: its contract's)
+  FLOTILLA_DATA_DIR            data folder of the system (default ./.flotilla)
+  FLOTILLA_HOST                address the services bind (default 127.0.0.1)
+  PORT                         port of the public service (default: its contract's)
+  FLOTILLA_REGISTRY            up: local (default), static, etcd://host:port,
+                               dns://ip:port or consul://host:port
+  FLOTILLA_REPLICAS_<SERVICE>  up: processes of <SERVICE> to run, 1-16
+                               (e.g. FLOTILLA_REPLICAS_PAYMENT=2)
+  FLOTILLA_ADMIN_PORT          up: port of the control API on 127.0.0.1 (default: any)
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 
@@ -93,6 +124,22 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         });
         if (values.help) return (io.out(USAGE), 0);
         return await status({ json: values.json ?? false, io, env, cwd });
+      }
+      case "stop":
+      case "start":
+      case "restart": {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: { help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: true,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        if (positionals.length === 0) return usageError(`${command}: missing service name`);
+        if (positionals.length > 1) {
+          return usageError(`${command}: unexpected argument '${positionals[1]}'`);
+        }
+        return await control(command as ControlCommand, { name: positionals[0]!, io, env, cwd });
       }
       case undefined:
         return usageError("missing command");

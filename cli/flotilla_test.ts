@@ -5,7 +5,17 @@ import { main, USAGE } from "./flotilla.ts";
 import { FIXTURE_PLAN, memoryIo, tempDir } from "./_test_util.ts";
 
 Deno.test("main() prints the usage on --help and exits 0", async () => {
-  for (const args of [["--help"], ["-h"], ["help"], ["up", "--help"], ["status", "-h"]]) {
+  for (
+    const args of [
+      ["--help"],
+      ["-h"],
+      ["help"],
+      ["up", "--help"],
+      ["status", "-h"],
+      ["stop", "--help"],
+      ["restart", "-h"],
+    ]
+  ) {
     const { io, out, err } = memoryIo();
     assert.equal(await main(args, { io }), 0);
     assert.deepEqual(out, [USAGE]);
@@ -20,6 +30,9 @@ Deno.test("main() exits 2 on a usage error", async () => {
     [["status", "--yaml"], "flotilla: Unknown option '--yaml'"],
     [["status", "extra"], "flotilla: Unexpected argument 'extra'"],
     [["up", "--plan"], "flotilla: Option '--plan <value>' argument missing"],
+    [["stop"], "flotilla: stop: missing service name"],
+    [["start", "a", "b"], "flotilla: start: unexpected argument 'b'"],
+    [["restart", "--json", "a"], "flotilla: Unknown option '--json'"],
   ];
   for (const [args, message] of cases) {
     const { io, out, err } = memoryIo();
@@ -109,4 +122,42 @@ Deno.test("main() up exits 1 on an invalid port variable", async () => {
   assert.deepEqual(err, [
     'flotilla: Cannot assign the port of "beta" as PORT must be an integer 0-65535: current value is "http"',
   ]);
+});
+
+Deno.test("main() stop, start and restart exit 1 when no supervisor runs", async () => {
+  await using dir = await tempDir();
+  for (const command of ["stop", "start", "restart"]) {
+    const { io, out, err } = memoryIo();
+    assert.equal(await main([command, "payment"], { io, env: { FLOTILLA_DATA_DIR: dir.path } }), 1);
+    assert.deepEqual(out, []);
+    assert.deepEqual(err, [
+      `flotilla: Cannot reach the supervisor as none is running on data folder "${dir.path}": start one with "flotilla up" (or "deno task start")`,
+    ]);
+  }
+});
+
+Deno.test("main() up exits 2 on an invalid FLOTILLA_REGISTRY, FLOTILLA_REPLICAS_* or FLOTILLA_ADMIN_PORT", async () => {
+  await using dir = await tempDir();
+  const cases: [Record<string, string>, string][] = [
+    [
+      { FLOTILLA_REGISTRY: "redis://h:1" },
+      'flotilla: Cannot start the supervisor as FLOTILLA_REGISTRY must be local, static, etcd://host:port, dns://ip:port or consul://host:port: current value is "redis://h:1"',
+    ],
+    [
+      { FLOTILLA_REPLICAS_GAMMA: "2" },
+      'flotilla: Cannot start the supervisor as FLOTILLA_REPLICAS_GAMMA names no service of "fixture": its services are beta, alpha',
+    ],
+    [
+      { FLOTILLA_ADMIN_PORT: "-1" },
+      'flotilla: Cannot start the supervisor as FLOTILLA_ADMIN_PORT must be an integer 0-65535: current value is "-1"',
+    ],
+  ];
+  for (const [setting, message] of cases) {
+    const { io, out, err } = memoryIo();
+    const env = { FLOTILLA_DATA_DIR: dir.path, ...setting };
+    assert.equal(await main(["up", "--plan", FIXTURE_PLAN], { io, env }), 2);
+    assert.deepEqual(out, []);
+    assert.ok(err[0]!.startsWith(message), err[0]);
+    assert.equal(err.at(-1), 'Run "flotilla --help" for usage.');
+  }
 });

@@ -12,6 +12,8 @@ const UP_PERMISSIONS = [
   "--allow-run",
 ];
 const STATUS_PERMISSIONS = ["--allow-read", "--allow-env"];
+/** The permissions of `deno task flotilla` (stop, start, restart, status). */
+const CONTROL_PERMISSIONS = ["--allow-read", "--allow-env", "--allow-net=127.0.0.1"];
 
 /** `flotilla up` as a subprocess, stopped (and its services with it) on dispose. */
 class Up implements AsyncDisposable {
@@ -21,11 +23,12 @@ class Up implements AsyncDisposable {
   stderr = "";
   readonly #pumps: Promise<unknown>;
 
-  constructor(dataRoot: string) {
+  constructor(dataRoot: string, env: Record<string, string> = {}) {
     this.dataRoot = dataRoot;
     this.child = new Deno.Command(Deno.execPath(), {
       args: ["run", ...UP_PERMISSIONS, CLI, "up", "--plan", FIXTURE_PLAN],
-      env: { FLOTILLA_DATA_DIR: dataRoot, PORT: "0" },
+      // The fixture's beta finds alpha by URL: the static registry.
+      env: { FLOTILLA_DATA_DIR: dataRoot, PORT: "0", FLOTILLA_REGISTRY: "static", ...env },
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -86,6 +89,19 @@ async function statusCommand(dataRoot: string, ...args: string[]): Promise<strin
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
   return new TextDecoder().decode(stdout);
+}
+
+/** `flotilla <args>` with the permissions of `deno task flotilla`. */
+async function flotilla(
+  dataRoot: string,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...CONTROL_PERMISSIONS, CLI, ...args],
+    env: { FLOTILLA_DATA_DIR: dataRoot },
+  }).output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
 }
 
 async function statusJson(dataRoot: string): Promise<Omit<ServiceStatus, "url" | "startedAt">[]> {
@@ -202,6 +218,87 @@ Deno.test({
       assert.equal(await Deno.readTextFile(`${dir.path}/alpha/boots.txt`), "2");
       second.child.kill("SIGTERM");
       assert.equal((await second.exit()).code, 0);
+    }
+  },
+});
+
+Deno.test({
+  name: "flotilla stop, start and restart control one process of a running supervisor",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    await using dir = await tempDir();
+    await using up = new Up(dir.path, { FLOTILLA_REPLICAS_ALPHA: "2" });
+    await up.ready();
+    const lines = up.stdout.trimEnd().split("\n");
+    assert.match(lines[2]!, /^alpha-2 {2}http:\/\/127\.0\.0\.1:\d+ {2,}\(pid \d+\)$/);
+    const before = await statusJson(dir.path);
+    assert.deepEqual(before.map((s) => [Object.keys(s).join(), s.name, s.state]), [
+      ["name,pid,port,state,restarts", "beta", "running"],
+      ["name,pid,port,state,restarts", "alpha", "running"],
+      ["name,pid,port,state,restarts", "alpha-2", "running"],
+    ]);
+    const replica = before[2]!;
+
+    const stop = await flotilla(dir.path, "stop", "alpha-2");
+    assert.deepEqual([stop.code, stop.stdout, stop.stderr], [0, "alpha-2 stopped\n", ""]);
+    assert.ok(!isAlive(replica.pid!));
+    assert.deepEqual((await statusJson(dir.path))[2], { ...replica, pid: null, state: "stopped" });
+    await until(() => up.stdout.includes("alpha-2 stopped on request"), "up reports the stop");
+    // Restarting another one takes longer than a crash's restart: alpha-2 stays stopped.
+    const restart = await flotilla(dir.path, "restart", "beta");
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.match(
+      restart.stdout,
+      /^beta running {2}http:\/\/127\.0\.0\.1:\d+ {2}\(pid \d+, restarts 1\)\n$/,
+    );
+    assert.deepEqual((await statusJson(dir.path))[2], { ...replica, pid: null, state: "stopped" });
+
+    const start = await flotilla(dir.path, "start", "alpha-2");
+    assert.equal(start.code, 0, start.stderr);
+    const started = (await statusJson(dir.path))[2]!;
+    assert.deepEqual(started, { ...replica, pid: started.pid, restarts: 1 });
+    assert.ok(isAlive(started.pid!));
+    assert.equal(
+      start.stdout,
+      `alpha-2 running  http://127.0.0.1:${replica.port}  (pid ${started.pid}, restarts 1)\n`,
+    );
+
+    const unknown = await flotilla(dir.path, "stop", "ghost");
+    assert.deepEqual([unknown.code, unknown.stdout], [1, ""]);
+    assert.equal(
+      unknown.stderr,
+      'flotilla: Cannot find service "ghost": the supervisor runs beta, alpha, alpha-2\n',
+    );
+
+    up.child.kill("SIGTERM");
+    assert.equal((await up.exit()).code, 0);
+    const gone = await flotilla(dir.path, "start", "alpha");
+    assert.equal(gone.code, 1);
+    assert.equal(
+      gone.stderr,
+      `flotilla: Cannot reach the supervisor as none is running on data folder "${dir.path}": start one with "flotilla up" (or "deno task start")\n`,
+    );
+  },
+});
+
+Deno.test({
+  name: "flotilla up exits 2 at once on an invalid registry or replica count",
+  ignore: Deno.build.os !== "linux",
+  async fn() {
+    for (
+      const [env, message] of [
+        [{ FLOTILLA_REGISTRY: "zookeeper://h:1" }, "FLOTILLA_REGISTRY must be local, static"],
+        [{ FLOTILLA_REPLICAS_ALPHA: "0" }, "FLOTILLA_REPLICAS_ALPHA must be an integer 1-16"],
+      ] as const
+    ) {
+      await using dir = await tempDir();
+      await using up = new Up(dir.path, env);
+      const { code } = await up.exit();
+      assert.equal(code, 2, up.stderr);
+      assert.equal(up.stdout, "");
+      assert.ok(up.stderr.includes(message), up.stderr);
+      assert.match(up.stderr, /\nRun "flotilla --help" for usage\.\n$/);
+      await assert.rejects(() => Deno.stat(`${dir.path}/supervisor.json`), Deno.errors.NotFound);
     }
   },
 });

@@ -15,43 +15,72 @@ export interface ChildEnvOptions {
   port: number;
   /** Its data folder, when its contract needs one. */
   dataDir: string | undefined;
-  /** Base URL of each declared peer, by name. */
-  peers: Readonly<Record<string, string>>;
+  /** Its instance id, `<service>-<n>`. */
+  instanceId: string;
+  /** The value of `FLOTILLA_REGISTRY`: `local`, `static`, `etcd://…`… */
+  registry: string;
+  /** The folder of the `local` registry; undefined for any other. */
+  registryDir?: string | undefined;
+  /** Host of a registry server or name server, reached directly rather than through a proxy. */
+  registryHost?: string | undefined;
+  /**
+   * Base URLs of every instance of each declared peer, by name; given only
+   * with the `static` registry (with any other, peers are found through it).
+   */
+  peers: Readonly<Record<string, readonly string[]>>;
 }
+
+/** Variables the supervisor sets itself, or reads for itself only. */
+const MANAGED =
+  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
 
 /**
  * The environment of a service process: the supervisor's own, without the
  * variables the supervisor manages, then the plan's `env`, then the managed
  * ones — its port variable, `FLOTILLA_HOST`, `FLOTILLA_DATA_DIR` (only when it
- * needs a data folder) and `FLOTILLA_PEER_<NAME>_URL` of each peer. When a
- * proxy is configured, the peers' addresses are added to `NO_PROXY`, since
- * Deno's `fetch` would otherwise send calls to a loopback peer to the proxy.
+ * needs a data folder), `FLOTILLA_INSTANCE_ID`, `FLOTILLA_REGISTRY`,
+ * `FLOTILLA_REGISTRY_DIR` (only for the `local` registry) and
+ * `FLOTILLA_PEER_<NAME>_URL` of each peer (only for the `static` one), its
+ * instances' URLs comma-separated. When a proxy is configured, the loopback,
+ * the service's own host and the registry's host are added to `NO_PROXY`,
+ * since Deno's `fetch` would otherwise send calls to them to the proxy —
+ * which the process may not reach.
  */
 export function childEnv(service: ServicePlan, options: ChildEnvOptions): Record<string, string> {
-  const dropped = new Set([...options.portVariables, "FLOTILLA_DATA_DIR"]);
+  const dropped = new Set(options.portVariables);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(options.base)) {
-    if (value === undefined || dropped.has(name) || /^FLOTILLA_PEER_.+_URL$/.test(name)) continue;
+    if (value === undefined || dropped.has(name) || MANAGED.test(name)) continue;
     env[name] = value;
   }
   Object.assign(env, service.env ?? {});
-  bypassProxyForPeers(env, options.hostname);
+  bypassProxy(env, options.hostname, options.registryHost);
   env[service.contract.needs?.port?.env ?? "PORT"] = String(options.port);
   env.FLOTILLA_HOST = options.hostname;
   if (options.dataDir !== undefined) env.FLOTILLA_DATA_DIR = options.dataDir;
-  for (const [peer, url] of Object.entries(options.peers)) env[peerUrlVariable(peer)] = url;
+  env.FLOTILLA_INSTANCE_ID = options.instanceId;
+  env.FLOTILLA_REGISTRY = options.registry;
+  if (options.registryDir !== undefined) env.FLOTILLA_REGISTRY_DIR = options.registryDir;
+  for (const [peer, urls] of Object.entries(options.peers)) {
+    if (urls.length > 0) env[peerUrlVariable(peer)] = urls.join(",");
+  }
   return env;
 }
 
 const PROXY_VARIABLES = ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"];
 
-function bypassProxyForPeers(env: Record<string, string>, hostname: string): void {
+function bypassProxy(
+  env: Record<string, string>,
+  hostname: string,
+  registryHost: string | undefined,
+): void {
   const proxied = PROXY_VARIABLES.some((name) => env[name] || env[name.toLowerCase()]);
   if (!proxied) return;
   const entries = (env.NO_PROXY || env.no_proxy || "").split(",").map((e) => e.trim())
     .filter(Boolean);
-  const local = ["localhost", "127.0.0.1", "::1"];
-  if (hostname !== "0.0.0.0" && hostname !== "::") local.push(hostname);
-  for (const host of local) if (!entries.includes(host)) entries.push(host);
+  const direct = ["localhost", "127.0.0.1", "::1"];
+  if (hostname !== "0.0.0.0" && hostname !== "::") direct.push(hostname);
+  if (registryHost !== undefined) direct.push(registryHost);
+  for (const host of direct) if (!entries.includes(host)) entries.push(host);
   env.NO_PROXY = env.no_proxy = entries.join(",");
 }

@@ -1,6 +1,7 @@
 // Internal helper; not exported by mod.ts.
 
 import { delay } from "./_delay.ts";
+import { http1Request } from "./_http1.ts";
 
 /** How a wait for readiness ended. */
 export type Readiness = "ready" | "timeout" | "aborted";
@@ -55,9 +56,6 @@ export async function waitUntilReady(
   }
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
 /**
  * The status code of `GET path` on `hostname:port`, over a plain HTTP/1.1
  * connection. Unlike `fetch`, it never goes through an `HTTP_PROXY`, which
@@ -69,39 +67,10 @@ export async function httpStatus(
   path: string,
   options: { signal: AbortSignal },
 ): Promise<number> {
-  const { signal } = options;
-  signal.throwIfAborted();
-  const conn = await Deno.connect({ hostname, port, signal });
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    conn.close();
-  };
-  signal.addEventListener("abort", close, { once: true });
-  try {
-    const host = hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
-    const request = encoder.encode(
-      `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: flotilla-supervisor\r\n` +
-        `Accept: */*\r\nConnection: close\r\n\r\n`,
-    );
-    let written = 0;
-    while (written < request.length) written += await conn.write(request.subarray(written));
-    // Read the whole (small) response, so the server never writes to a closed socket.
-    const buffer = new Uint8Array(4096);
-    let head = "";
-    let total = 0;
-    while (total < 64 * 1024) {
-      const n = await conn.read(buffer);
-      if (n === null) break;
-      total += n;
-      if (head.length < 256) head += decoder.decode(buffer.subarray(0, n), { stream: true });
-    }
-    const match = /^HTTP\/1\.[01] (\d{3})/.exec(head);
-    if (match === null) throw new Error(`Not an HTTP response from ${host}`);
-    return Number(match[1]);
-  } finally {
-    signal.removeEventListener("abort", close);
-    close();
-  }
+  const response = await http1Request(hostname, port, {
+    method: "GET",
+    path,
+    signal: options.signal,
+  });
+  return response.status;
 }

@@ -5,6 +5,8 @@ import type { ServiceStatus } from "./status.ts";
 const services: ServiceStatus[] = [
   {
     name: "gateway",
+    service: "gateway",
+    instance: "gateway-1",
     pid: 2000,
     port: 8080,
     state: "running",
@@ -13,7 +15,9 @@ const services: ServiceStatus[] = [
     startedAt: "2025-01-01T00:00:01.000Z",
   },
   {
-    name: "inventory",
+    name: "inventory-2",
+    service: "inventory",
+    instance: "inventory-2",
     pid: null,
     port: 40001,
     state: "restarting",
@@ -27,7 +31,7 @@ Deno.test("formatStatusJson() prints exactly name, pid, port, state, restarts in
   const parsed = JSON.parse(formatStatusJson(services));
   assert.deepEqual(parsed, [
     { name: "gateway", pid: 2000, port: 8080, state: "running", restarts: 0 },
-    { name: "inventory", pid: null, port: 40001, state: "restarting", restarts: 12 },
+    { name: "inventory-2", pid: null, port: 40001, state: "restarting", restarts: 12 },
   ]);
   for (const entry of parsed) {
     assert.deepEqual(Object.keys(entry), ["name", "pid", "port", "state", "restarts"]);
@@ -42,9 +46,9 @@ Deno.test("formatStatusTable() aligns the columns", () => {
   assert.equal(
     formatStatusTable(services),
     [
-      "NAME       PID   PORT   STATE       RESTARTS  URL",
-      "gateway    2000  8080   running     0         http://127.0.0.1:8080",
-      "inventory  -     40001  restarting  12        http://127.0.0.1:40001",
+      "NAME         PID   PORT   STATE       RESTARTS  URL",
+      "gateway      2000  8080   running     0         http://127.0.0.1:8080",
+      "inventory-2  -     40001  restarting  12        http://127.0.0.1:40001",
     ].join("\n"),
   );
 });

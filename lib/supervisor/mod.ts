@@ -2,15 +2,27 @@
  * The Flotilla supervisor: runs every service of a system as its own Deno
  * process with only the permissions its contract declares, waits until each
  * is ready, restarts a crashed one with backoff, stops them all gracefully,
- * and publishes their status for `flotilla status`.
+ * publishes their status for `flotilla status`, and serves a control API
+ * on the loopback to stop, start and restart them one by one.
  *
  * ```text
  * <dataRoot>/            FLOTILLA_DATA_DIR, default ./.flotilla
- *   <service>/           a service's data folder (when its contract needs one)
- *   logs/<service>.log   its stdout and stderr, JSON lines
+ *   <service>/           a service's data folder (when its contract needs one),
+ *                        shared by its replicas
+ *   registry/            the local service registry (FLOTILLA_REGISTRY=local)
+ *   logs/<name>.log      a process's stdout and stderr, JSON lines
  *   supervisor.pid       the lock: one supervisor per data root
- *   supervisor.json      the status: pid, port, state, restarts of each service
+ *   supervisor.json      the status: pid, port, state, restarts of each process;
+ *                        the control API's adminUrl
+ *   supervisor.token     the control API's bearer token (owner-only)
  * ```
+ *
+ * Services find each other through the registry `FLOTILLA_REGISTRY` names
+ * (default `local`): the supervisor gives each process `FLOTILLA_REGISTRY`,
+ * `FLOTILLA_INSTANCE_ID` (`<service>-<n>`) and, for `local`,
+ * `FLOTILLA_REGISTRY_DIR`; with `static`, the peers' URLs as
+ * `FLOTILLA_PEER_<NAME>_URL` instead. A service may run as several
+ * `replicas` (overridden by `FLOTILLA_REPLICAS_<SERVICE>`).
  *
  * @example
  * ```ts
@@ -31,8 +43,21 @@
  * @module
  */
 
-export { type ServicePlan, startOrder, type SupervisedContract, type SystemPlan } from "./plan.ts";
-export { type Address, permissionFlags, type PermissionOptions } from "./permissions.ts";
+export {
+  instanceId,
+  MAX_REPLICAS,
+  replicaName,
+  type ServicePlan,
+  startOrder,
+  type SupervisedContract,
+  type SystemPlan,
+} from "./plan.ts";
+export {
+  type Address,
+  permissionFlags,
+  type PermissionOptions,
+  type RegistryAccess,
+} from "./permissions.ts";
 export { Backoff, type BackoffOptions } from "./backoff.ts";
 export { assignPorts, type AssignPortsOptions, freePort, isPortFree } from "./ports.ts";
 export { DEFAULT_DATA_ROOT, resolveDataRoot } from "./data_root.ts";
@@ -58,6 +83,17 @@ export {
   type SupervisorOptions,
   type SupervisorState,
 } from "./supervisor.ts";
-export { DataRootLockedError, ServiceStartError } from "./errors.ts";
+export {
+  type ControlRequestOptions,
+  SupervisorClient,
+  type SupervisorClientOptions,
+} from "./supervisor_client.ts";
+export {
+  DataRootLockedError,
+  InvalidSettingError,
+  ServiceStartError,
+  SupervisorNotRunningError,
+  UnknownServiceError,
+} from "./errors.ts";
 /** Re-exported from `@flotilla/core`: what a contract says a service needs. */
 export type { PortNeed, ServiceNeeds } from "@flotilla/core";

@@ -17,14 +17,30 @@ export interface Address {
   port: number;
 }
 
+/** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
+export interface RegistryAccess {
+  /**
+   * Absolute path of the folder of a `local` registry: granted read and
+   * write, since SQLite keeps its `-wal` and `-shm` files beside the database.
+   */
+  dir?: string;
+  /** Address of a registry server (etcd, Consul) or DNS name server: granted network access. */
+  address?: Address;
+}
+
 /** Options of {@link permissionFlags}. */
 export interface PermissionOptions {
   /** Where the service listens. */
   listen: Address;
-  /** Where each peer the contract declares listens, by service name. @default {{}} */
-  peers?: Readonly<Record<string, Address>>;
+  /**
+   * Where each peer the contract declares listens, by service name: one
+   * address, or one per instance (replica) of the peer. @default {{}}
+   */
+  peers?: Readonly<Record<string, Address | readonly Address[]>>;
   /** Absolute path of the service's data folder; required when the contract needs one. */
   dataDir?: string;
+  /** What the service's registry needs; nothing for the `static` one. @default {{}} */
+  registry?: RegistryAccess;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -32,9 +48,10 @@ const BAD_HOST = /[\s,/@[\]]|^$/;
 
 /**
  * Derives the exact permission flags for a service: `--no-prompt`;
- * `--allow-net` to its own listen address and each declared peer's;
- * `--allow-read` and `--allow-write` to its data folder only when the
- * contract needs one; `--allow-env` to the variables it may read
+ * `--allow-net` to its own listen address, every instance of each declared
+ * peer, and its registry's server or name server; `--allow-read` and
+ * `--allow-write` to its data folder (only when the contract needs one) and
+ * to a local registry's folder; `--allow-env` to the variables it may read
  * ({@link envVariablesOf}). It never grants `-A` nor an unscoped `--allow-*`,
  * and it is pure: the same inputs always give the same flags.
  *
@@ -42,17 +59,24 @@ const BAD_HOST = /[\s,/@[\]]|^$/;
  * ```ts
  * permissionFlags(orderContract, {
  *   listen: { hostname: "127.0.0.1", port: 40001 },
- *   peers: { inventory: { hostname: "127.0.0.1", port: 40002 } },
+ *   peers: {
+ *     inventory: { hostname: "127.0.0.1", port: 40002 },
+ *     payment: [{ hostname: "127.0.0.1", port: 40003 }, { hostname: "127.0.0.1", port: 40004 }],
+ *   },
  *   dataDir: "/srv/shop/.flotilla/order",
+ *   registry: { dir: "/srv/shop/.flotilla/registry" },
  * });
- * // ["--no-prompt", "--allow-net=127.0.0.1:40001,127.0.0.1:40002",
- * //  "--allow-read=/srv/shop/.flotilla/order", "--allow-write=/srv/shop/.flotilla/order",
+ * // ["--no-prompt",
+ * //  "--allow-net=127.0.0.1:40001,127.0.0.1:40002,127.0.0.1:40003,127.0.0.1:40004",
+ * //  "--allow-read=/srv/shop/.flotilla/order,/srv/shop/.flotilla/registry",
+ * //  "--allow-write=/srv/shop/.flotilla/order,/srv/shop/.flotilla/registry",
  * //  "--allow-env=FLOTILLA_HOST,…"]
  * ```
  *
  * @throws {RangeError} when an address is invalid, a declared peer has no
- * address, the data folder is missing, relative or holds a comma, or a
- * variable name is invalid.
+ * address, the data folder is missing, relative or holds a comma, the
+ * registry's folder is relative or holds a comma, or a variable name is
+ * invalid.
  */
 export function permissionFlags(
   contract: SupervisedContract,
@@ -62,26 +86,37 @@ export function permissionFlags(
   const needs = contract.needs ?? {};
   const net = [hostPort(name, "listen", options.listen)];
   for (const peer of needs.peers ?? []) {
-    const address = options.peers?.[peer];
-    if (address === undefined) {
+    const given = options.peers?.[peer];
+    const addresses: readonly Address[] = given === undefined
+      ? []
+      : isAddressList(given)
+      ? given
+      : [given];
+    if (addresses.length === 0) {
       throw new RangeError(
         `Cannot grant "${name}" access to peer "${peer}" as 'peers' has no address for it`,
       );
     }
-    net.push(hostPort(name, `peers.${peer}`, address));
+    addresses.forEach((address, index) =>
+      net.push(
+        hostPort(name, isAddressList(given) ? `peers.${peer}[${index}]` : `peers.${peer}`, address),
+      )
+    );
+  }
+  const registry = options.registry ?? {};
+  if (registry.address !== undefined) {
+    net.push(hostPort(name, "registry.address", registry.address));
   }
   const flags = ["--no-prompt", `--allow-net=${[...new Set(net)].join(",")}`];
 
-  if (needs.dataDir) {
-    const dataDir = options.dataDir;
-    if (dataDir === undefined || !isAbsolute(dataDir) || dataDir.includes(",")) {
-      throw new RangeError(
-        `Cannot grant "${name}" its data folder as 'dataDir' must be an absolute path without commas: current value is ${
-          JSON.stringify(dataDir)
-        }`,
-      );
-    }
-    flags.push(`--allow-read=${dataDir}`, `--allow-write=${dataDir}`);
+  const files: string[] = [];
+  if (needs.dataDir) files.push(folder(name, "its data folder", "dataDir", options.dataDir));
+  if (registry.dir !== undefined) {
+    files.push(folder(name, "its registry's folder", "registry.dir", registry.dir));
+  }
+  if (files.length > 0) {
+    const list = [...new Set(files)].join(",");
+    flags.push(`--allow-read=${list}`, `--allow-write=${list}`);
   }
 
   // envVariablesOf reads only the name and the needs of a contract.
@@ -95,6 +130,23 @@ export function permissionFlags(
   }
   flags.push(`--allow-env=${variables.join(",")}`);
   return flags;
+}
+
+function isAddressList(
+  value: Address | readonly Address[] | undefined,
+): value is readonly Address[] {
+  return Array.isArray(value);
+}
+
+function folder(service: string, what: string, field: string, path: string | undefined): string {
+  if (path === undefined || !isAbsolute(path) || path.includes(",")) {
+    throw new RangeError(
+      `Cannot grant "${service}" ${what} as '${field}' must be an absolute path without commas: current value is ${
+        JSON.stringify(path)
+      }`,
+    );
+  }
+  return path;
 }
 
 function hostPort(service: string, field: string, address: Address): string {

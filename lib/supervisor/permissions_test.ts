@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import type { ServiceNeeds } from "@flotilla/core";
+import { KERNEL_ENV, type ServiceNeeds } from "@flotilla/core";
 import { permissionFlags } from "./permissions.ts";
 
-const KERNEL =
-  "FLOTILLA_HOST,FLOTILLA_DATA_DIR,FLOTILLA_LOG_LEVEL,FLOTILLA_BODY_LIMIT,FLOTILLA_DRAIN_TIMEOUT_MS";
+const KERNEL = KERNEL_ENV.join(",");
 const local = (port: number) => ({ hostname: "127.0.0.1", port });
 const contract = (needs: ServiceNeeds) => ({ name: "order", needs });
 
@@ -127,4 +126,160 @@ Deno.test("permissionFlags() throws RangeError on a variable name that would wid
         `Cannot grant "order" its environment as variable names must be identifiers: current value is "A,HOME"`,
     },
   );
+});
+
+Deno.test("permissionFlags() grants every instance of a peer", () => {
+  const flags = permissionFlags(contract({ peers: ["inventory", "payment"] }), {
+    listen: local(4000),
+    peers: { inventory: [local(4001)], payment: [local(4002), local(4003), local(4004)] },
+  });
+  assert.equal(
+    flags[1],
+    "--allow-net=127.0.0.1:4000,127.0.0.1:4001,127.0.0.1:4002,127.0.0.1:4003,127.0.0.1:4004",
+  );
+});
+
+Deno.test("permissionFlags() throws RangeError when a peer has an empty list of instances", () => {
+  assert.throws(
+    () =>
+      permissionFlags(contract({ peers: ["payment"] }), {
+        listen: local(4000),
+        peers: { payment: [] },
+      }),
+    {
+      name: "RangeError",
+      message: `Cannot grant "order" access to peer "payment" as 'peers' has no address for it`,
+    },
+  );
+  assert.throws(
+    () =>
+      permissionFlags(contract({ peers: ["payment"] }), {
+        listen: local(4000),
+        peers: { payment: [local(4002), local(0)] },
+      }),
+    {
+      name: "RangeError",
+      message:
+        `Cannot grant "order" network access as 'peers.payment[1].port' must be an integer 1-65535: current value is 0`,
+    },
+  );
+});
+
+Deno.test("permissionFlags() grants the local registry's folder beside the data folder", () => {
+  const flags = permissionFlags(contract({ dataDir: true, peers: ["inventory"] }), {
+    listen: local(4000),
+    peers: { inventory: local(4001) },
+    dataDir: "/srv/.flotilla/order",
+    registry: { dir: "/srv/.flotilla/registry" },
+  });
+  assert.deepEqual(flags.slice(0, 4), [
+    "--no-prompt",
+    "--allow-net=127.0.0.1:4000,127.0.0.1:4001",
+    "--allow-read=/srv/.flotilla/order,/srv/.flotilla/registry",
+    "--allow-write=/srv/.flotilla/order,/srv/.flotilla/registry",
+  ]);
+});
+
+Deno.test("permissionFlags() grants the local registry's folder to a service without a data folder", () => {
+  const flags = permissionFlags(contract({}), {
+    listen: local(4000),
+    registry: { dir: "/srv/.flotilla/registry" },
+  });
+  assert.deepEqual(flags, [
+    "--no-prompt",
+    "--allow-net=127.0.0.1:4000",
+    "--allow-read=/srv/.flotilla/registry",
+    "--allow-write=/srv/.flotilla/registry",
+    `--allow-env=${KERNEL},PORT`,
+  ]);
+});
+
+Deno.test("permissionFlags() grants network access to an etcd or Consul server", () => {
+  for (
+    const address of [{ hostname: "10.0.0.7", port: 2379 }, { hostname: "consul", port: 8500 }]
+  ) {
+    const flags = permissionFlags(contract({ peers: ["inventory"] }), {
+      listen: local(4000),
+      peers: { inventory: [local(4001), local(4002)] },
+      registry: { address },
+    });
+    assert.deepEqual(flags, [
+      "--no-prompt",
+      `--allow-net=127.0.0.1:4000,127.0.0.1:4001,127.0.0.1:4002,${address.hostname}:${address.port}`,
+      `--allow-env=${KERNEL},PORT,FLOTILLA_PEER_INVENTORY_URL`,
+    ]);
+  }
+});
+
+Deno.test("permissionFlags() grants network access to a DNS name server, IPv6 in brackets", () => {
+  const v4 = permissionFlags(contract({}), {
+    listen: local(4000),
+    registry: { address: { hostname: "10.96.0.10", port: 53 } },
+  });
+  assert.equal(v4[1], "--allow-net=127.0.0.1:4000,10.96.0.10:53");
+  const v6 = permissionFlags(contract({}), {
+    listen: local(4000),
+    registry: { address: { hostname: "fd00::10", port: 5353 } },
+  });
+  assert.equal(v6[1], "--allow-net=127.0.0.1:4000,[fd00::10]:5353");
+});
+
+Deno.test("permissionFlags() grants nothing more for the static registry", () => {
+  const c = contract({ peers: ["inventory"] });
+  const options = { listen: local(4000), peers: { inventory: local(4001) } };
+  assert.deepEqual(permissionFlags(c, { ...options, registry: {} }), permissionFlags(c, options));
+});
+
+Deno.test("permissionFlags() throws RangeError on a bad registry folder or address", () => {
+  for (const dir of ["registry", "/srv/a,b"]) {
+    assert.throws(() => permissionFlags(contract({}), { listen: local(4000), registry: { dir } }), {
+      name: "RangeError",
+      message:
+        `Cannot grant "order" its registry's folder as 'registry.dir' must be an absolute path without commas: current value is ${
+          JSON.stringify(dir)
+        }`,
+    });
+  }
+  assert.throws(
+    () =>
+      permissionFlags(contract({}), {
+        listen: local(4000),
+        registry: { address: { hostname: "etcd,evil", port: 2379 } },
+      }),
+    {
+      name: "RangeError",
+      message:
+        `Cannot grant "order" network access as 'registry.address.hostname' must be a host name or IP address: current value is "etcd,evil"`,
+    },
+  );
+});
+
+Deno.test({
+  name:
+    "permissionFlags() grants what Deno.resolveDns() needs to query the DNS registry's name server",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const script = new URL("./testdata/resolve_dns.ts", import.meta.url).href;
+    const outcome = async (flags: string[], ipAddr: string, port: number) => {
+      const { stdout } = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, script, ipAddr, String(port)],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      return new TextDecoder().decode(stdout).trim();
+    };
+    for (const ipAddr of ["127.0.0.1", "::1"]) {
+      const nameServer = { hostname: ipAddr, port: 5399 };
+      const granted = permissionFlags(contract({}), {
+        listen: local(4000),
+        registry: { address: nameServer },
+      });
+      assert.notEqual(await outcome(granted, ipAddr, 5399), "NotCapable", ipAddr);
+      const withoutRegistry = permissionFlags(contract({}), { listen: local(4000) });
+      assert.equal(await outcome(withoutRegistry, ipAddr, 5399), "NotCapable", ipAddr);
+      // The grant is exact: another port of the same host stays out of reach.
+      assert.equal(await outcome(granted, ipAddr, 5398), "NotCapable", ipAddr);
+    }
+  },
 });

@@ -34,9 +34,20 @@ export interface ServicePlan {
    * Extra environment variables for the process, e.g. settings named in the
    * contract's `needs.env`. They override the supervisor's environment but
    * may not set the variables the supervisor manages (the port variable,
-   * `FLOTILLA_HOST`, `FLOTILLA_DATA_DIR`, `FLOTILLA_PEER_*`).
+   * `FLOTILLA_HOST`, `FLOTILLA_DATA_DIR`, `FLOTILLA_PEER_*`,
+   * `FLOTILLA_REGISTRY`, `FLOTILLA_REGISTRY_DIR`, `FLOTILLA_INSTANCE_ID`).
    */
   env?: Readonly<Record<string, string>>;
+  /**
+   * How many processes of the service to run, 1-{@link MAX_REPLICAS}. Each
+   * listens on its own port with its own instance id (`<service>-<n>`) and
+   * shares the service's data folder. In status the first is named
+   * `<service>` and the others `<service>-<n>`. Of a public service, the
+   * first keeps the public port and the others take free ports (found
+   * through the registry). `FLOTILLA_REPLICAS_<SERVICE>` in the supervisor's
+   * environment overrides it. @default {1}
+   */
+  replicas?: number;
 }
 
 /** A system: services that call each other, started and stopped together. */
@@ -47,10 +58,42 @@ export interface SystemPlan {
   services: readonly ServicePlan[];
 }
 
+/** The most replicas a service may have. */
+export const MAX_REPLICAS = 16;
+
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 /** Names that would clash with the supervisor's own entries in the data folder. */
-const RESERVED_NAMES: ReadonlySet<string> = new Set(["logs"]);
-const MANAGED_ENV = /^(FLOTILLA_HOST|FLOTILLA_DATA_DIR|FLOTILLA_PEER_[A-Z0-9_]+_URL)$/;
+const RESERVED_NAMES: ReadonlySet<string> = new Set(["logs", "registry"]);
+const MANAGED_ENV =
+  /^(FLOTILLA_HOST|FLOTILLA_DATA_DIR|FLOTILLA_PEER_[A-Z0-9_]+_URL|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_INSTANCE_ID)$/;
+
+/**
+ * The name of replica `n` (1-based) of `service` in status and in control
+ * requests: the service's own name for the first, `<service>-<n>` for the
+ * others.
+ *
+ * @example
+ * ```ts
+ * replicaName("payment", 1); // "payment"
+ * replicaName("payment", 2); // "payment-2"
+ * ```
+ */
+export function replicaName(service: string, n: number): string {
+  return n === 1 ? service : `${service}-${n}`;
+}
+
+/**
+ * The instance id of replica `n` (1-based) of `service`, which it is given
+ * as `FLOTILLA_INSTANCE_ID` and registers under: `<service>-<n>`.
+ *
+ * @example
+ * ```ts
+ * instanceId("payment", 1); // "payment-1"
+ * ```
+ */
+export function instanceId(service: string, n: number): string {
+  return `${service}-${n}`;
+}
 
 /**
  * Checks a plan and returns its services in start order: every service
@@ -65,7 +108,8 @@ const MANAGED_ENV = /^(FLOTILLA_HOST|FLOTILLA_DATA_DIR|FLOTILLA_PEER_[A-Z0-9_]+_
  * ```
  *
  * @throws {RangeError} when a service name is invalid, reserved or
- * duplicated, a peer is unknown, peers form a cycle, or a service's `env`
+ * duplicated, a replica's name is another service's, `replicas` is not an
+ * integer 1-16, a peer is unknown, peers form a cycle, or a service's `env`
  * sets a variable the supervisor manages.
  */
 export function startOrder(plan: SystemPlan): ServicePlan[] {
@@ -94,7 +138,18 @@ export function startOrder(plan: SystemPlan): ServicePlan[] {
     }
     checkEntry(plan.name, service);
     checkEnv(plan.name, service);
+    checkReplicas(plan.name, service);
     byName.set(name, service);
+  }
+  for (const service of plan.services) {
+    for (let n = 2; n <= (service.replicas ?? 1); n++) {
+      const replica = replicaName(service.contract.name, n);
+      if (byName.has(replica)) {
+        throw new RangeError(
+          `Cannot plan system "${plan.name}" as replica ${n} of "${service.contract.name}" would be named "${replica}", which is another service's name`,
+        );
+      }
+    }
   }
 
   const ordered: ServicePlan[] = [];
@@ -146,5 +201,20 @@ function checkEnv(system: string, service: ServicePlan): void {
         `Cannot plan system "${system}" as the 'env' of "${service.contract.name}" sets ${variable}, which the supervisor manages`,
       );
     }
+  }
+}
+
+function checkReplicas(system: string, service: ServicePlan): void {
+  const replicas: unknown = service.replicas;
+  if (replicas === undefined) return;
+  if (
+    typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 1 ||
+    replicas > MAX_REPLICAS
+  ) {
+    throw new RangeError(
+      `Cannot plan system "${system}" as the 'replicas' of "${service.contract.name}" must be an integer 1-${MAX_REPLICAS}: current value is ${
+        typeof replicas === "number" ? replicas : JSON.stringify(replicas)
+      }`,
+    );
   }
 }

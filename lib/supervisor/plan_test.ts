@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ServiceNeeds } from "@flotilla/core";
-import { type ServicePlan, startOrder, type SystemPlan } from "./plan.ts";
+import { instanceId, replicaName, type ServicePlan, startOrder, type SystemPlan } from "./plan.ts";
 
 function service(
   name: string,
@@ -84,6 +84,11 @@ Deno.test("startOrder() throws RangeError on a duplicate, invalid or reserved na
       'Cannot plan system "s" as a service name must be lowercase letters, digits and dashes: current value is "../etc"',
   });
   assert.throws(() => startOrder({ name: "s", services: [service("logs")] }), RangeError);
+  assert.throws(() => startOrder({ name: "s", services: [service("registry")] }), {
+    name: "RangeError",
+    message:
+      `Cannot plan system "s" as service name "registry" is reserved for the supervisor's own folder`,
+  });
 });
 
 Deno.test("startOrder() throws RangeError on an empty plan or a missing entry", () => {
@@ -99,7 +104,17 @@ Deno.test("startOrder() throws RangeError on an empty plan or a missing entry", 
 });
 
 Deno.test("startOrder() throws RangeError when env sets a variable the supervisor manages", () => {
-  for (const variable of ["PORT", "FLOTILLA_HOST", "FLOTILLA_DATA_DIR", "FLOTILLA_PEER_B_URL"]) {
+  for (
+    const variable of [
+      "PORT",
+      "FLOTILLA_HOST",
+      "FLOTILLA_DATA_DIR",
+      "FLOTILLA_PEER_B_URL",
+      "FLOTILLA_REGISTRY",
+      "FLOTILLA_REGISTRY_DIR",
+      "FLOTILLA_INSTANCE_ID",
+    ]
+  ) {
     assert.throws(
       () => startOrder({ name: "s", services: [service("a", {}, { [variable]: "x" })] }),
       {
@@ -111,6 +126,60 @@ Deno.test("startOrder() throws RangeError when env sets a variable the superviso
   }
   const custom = service("a", { port: { env: "A_PORT" } }, { A_PORT: "1", LOG_FORMAT: "json" });
   assert.throws(() => startOrder({ name: "s", services: [custom] }), RangeError);
-  const fine = service("a", {}, { LOG_FORMAT: "json", FLOTILLA_LOG_LEVEL: "debug" });
+  const fine = service("a", {}, {
+    LOG_FORMAT: "json",
+    FLOTILLA_LOG_LEVEL: "debug",
+    FLOTILLA_POLICIES: "{}",
+  });
   assert.deepEqual(names({ name: "s", services: [fine] }), ["a"]);
+});
+
+Deno.test("replicaName() and instanceId() name the replicas of a service", () => {
+  assert.deepEqual([1, 2, 3].map((n) => replicaName("payment", n)), [
+    "payment",
+    "payment-2",
+    "payment-3",
+  ]);
+  assert.deepEqual([1, 2].map((n) => instanceId("payment", n)), ["payment-1", "payment-2"]);
+});
+
+Deno.test("startOrder() accepts 1-16 replicas", () => {
+  for (const replicas of [1, 2, 16]) {
+    const plan = { name: "s", services: [{ ...service("a"), replicas }] };
+    assert.deepEqual(names(plan), ["a"]);
+  }
+});
+
+Deno.test("startOrder() throws RangeError on replicas that are not an integer 1-16", () => {
+  for (const replicas of [0, -1, 17, 1.5, NaN, "2" as unknown as number]) {
+    assert.throws(
+      () => startOrder({ name: "s", services: [{ ...service("a"), replicas }] }),
+      {
+        name: "RangeError",
+        message:
+          `Cannot plan system "s" as the 'replicas' of "a" must be an integer 1-16: current value is ${
+            typeof replicas === "number" ? replicas : JSON.stringify(replicas)
+          }`,
+      },
+    );
+  }
+});
+
+Deno.test("startOrder() throws RangeError when a replica would take another service's name", () => {
+  const plan = {
+    name: "s",
+    services: [{ ...service("api"), replicas: 3 }, service("api-3")],
+  };
+  assert.throws(() => startOrder(plan), {
+    name: "RangeError",
+    message:
+      'Cannot plan system "s" as replica 3 of "api" would be named "api-3", which is another service\'s name',
+  });
+  assert.deepEqual(
+    names({ ...plan, services: [{ ...service("api"), replicas: 2 }, service("api-3")] }),
+    [
+      "api",
+      "api-3",
+    ],
+  );
 });

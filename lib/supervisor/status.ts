@@ -26,10 +26,17 @@ const STATES: ReadonlySet<string> = new Set<ServiceState>([
   "failed",
 ]);
 
-/** One service as the supervisor sees it. */
+/** One service process (a replica) as the supervisor sees it. */
 export interface ServiceStatus {
-  /** Service name. */
+  /**
+   * Its name in status and control requests: the service's name, or
+   * `<service>-<n>` for its n-th replica (n >= 2).
+   */
   name: string;
+  /** The service it runs. */
+  service: string;
+  /** Its instance id, `<service>-<n>`, given as `FLOTILLA_INSTANCE_ID`. */
+  instance: string;
   /** Pid of its current process, or null when none runs. */
   pid: number | null;
   /** Port it listens on; kept across restarts. */
@@ -52,7 +59,12 @@ export interface SupervisorStatus {
   system: string;
   /** When the supervisor started, ISO-8601. */
   startedAt: string;
-  /** Every service, in plan order. */
+  /**
+   * Base URL of its control API on the loopback (`GET /api/services`,
+   * `POST /api/services/<name>/stop|start|restart`), or null when none serves.
+   */
+  adminUrl: string | null;
+  /** Every service process, in plan order, replicas after the first. */
   services: ServiceStatus[];
 }
 
@@ -99,6 +111,7 @@ export async function readStatus(
   if (await isAlive(status.pid)) return status;
   return {
     ...status,
+    adminUrl: null,
     services: status.services.map((service) => ({ ...service, pid: null, state: "stopped" })),
   };
 }
@@ -127,6 +140,8 @@ function parseStatus(text: string, path: string): SupervisorStatus {
     }
     return {
       name: item.name,
+      service: typeof item.service === "string" ? item.service : item.name,
+      instance: typeof item.instance === "string" ? item.instance : item.name,
       pid: item.pid,
       port: item.port,
       state: item.state as ServiceState,
@@ -139,6 +154,7 @@ function parseStatus(text: string, path: string): SupervisorStatus {
     pid: value.pid,
     system: typeof value.system === "string" ? value.system : "",
     startedAt: typeof value.startedAt === "string" ? value.startedAt : "",
+    adminUrl: typeof value.adminUrl === "string" ? value.adminUrl : null,
     services,
   };
 }

@@ -8,9 +8,12 @@ const status: SupervisorStatus = {
   pid: 1234,
   system: "shop",
   startedAt: "2025-01-01T00:00:00.000Z",
+  adminUrl: "http://127.0.0.1:41000",
   services: [
     {
       name: "gateway",
+      service: "gateway",
+      instance: "gateway-1",
       pid: 2000,
       port: 8080,
       state: "running",
@@ -19,7 +22,9 @@ const status: SupervisorStatus = {
       startedAt: "2025-01-01T00:00:01.000Z",
     },
     {
-      name: "order",
+      name: "order-2",
+      service: "order",
+      instance: "order-2",
       pid: null,
       port: 40001,
       state: "restarting",
@@ -60,9 +65,25 @@ Deno.test("readStatus() reports every service stopped once its supervisor is dea
     })),
     [
       { name: "gateway", pid: null, state: "stopped", restarts: 0, port: 8080 },
-      { name: "order", pid: null, state: "stopped", restarts: 2, port: 40001 },
+      { name: "order-2", pid: null, state: "stopped", restarts: 2, port: 40001 },
     ],
   );
+  assert.equal(read?.adminUrl, null);
+});
+
+Deno.test("readStatus() reads a status file written before replicas and the control API", async () => {
+  await using dir = await tempDir();
+  const { adminUrl: _, ...old } = status;
+  await write(dir.path, {
+    ...old,
+    services: old.services.map(({ service: _s, instance: _i, ...rest }) => rest),
+  });
+  const read = await readStatus(dir.path, { isAlive: () => true });
+  assert.equal(read?.adminUrl, null);
+  assert.deepEqual(read?.services.map((s) => [s.name, s.service, s.instance]), [
+    ["gateway", "gateway", "gateway"],
+    ["order-2", "order-2", "order-2"],
+  ]);
 });
 
 Deno.test("readStatus() trusts the status only while its writer holds the data root's lock", async () => {

@@ -8,7 +8,8 @@ import { defineService, readServiceEnv } from "@flotilla/core";
 import { serveService } from "@flotilla/http";
 import { betaContract } from "./contracts.ts";
 
-const alpha = readServiceEnv(betaContract).peers.alpha!;
+// Static peers: the tests run the fixture with FLOTILLA_REGISTRY=static.
+const alpha = readServiceEnv(betaContract).peers.alpha![0]!;
 
 await serveService(defineService(betaContract, {
   hello: async () => {

@@ -40,3 +40,19 @@ export const betaContract = defineContract({
   },
   needs: { port: { env: "PORT", default: 8080, public: true }, peers: ["alpha"] },
 });
+
+/** The registry tests' service with a data folder, which `front` needs. */
+export const backContract = defineContract({
+  name: "back",
+  version: "1.0.0",
+  actions: {},
+  needs: { dataDir: true },
+});
+
+/** The registry tests' service that needs `back`. */
+export const frontContract = defineContract({
+  name: "front",
+  version: "1.0.0",
+  actions: {},
+  needs: { peers: ["back"] },
+});

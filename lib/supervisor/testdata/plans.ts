@@ -6,7 +6,7 @@
 
 import { defineContract } from "@flotilla/core";
 import type { SystemPlan } from "../plan.ts";
-import { alphaContract, betaContract } from "./contracts.ts";
+import { alphaContract, backContract, betaContract, frontContract } from "./contracts.ts";
 
 /** alpha and beta, beta listed first so the start order must reorder them. */
 export const fixture: SystemPlan = {
@@ -40,6 +40,18 @@ export const stubborn: SystemPlan = {
     contract: defineContract({ name: "stubborn", version: "1.0.0", actions: {} }),
     entry: new URL("./stubborn.ts", import.meta.url),
   }],
+};
+
+/**
+ * Two trivial `Deno.serve` services that register in the local registry:
+ * `front` needs `back`, which runs two replicas.
+ */
+export const registered: SystemPlan = {
+  name: "registered",
+  services: [
+    { contract: frontContract, entry: new URL("./front.ts", import.meta.url) },
+    { contract: backContract, entry: new URL("./back.ts", import.meta.url), replicas: 2 },
+  ],
 };
 
 export default fixture;
