@@ -91,7 +91,7 @@ export class Peers implements AsyncDisposable {
         service,
         endpoints,
         transport: this.#transport,
-        policy: (action) => resolvePolicy(config, service, action),
+        policy: memoize((action) => resolvePolicy(config, service, action)),
         ...(options.clock ? { clock: options.clock } : {}),
         ...(options.observer ? { observer: options.observer } : {}),
         onEvent: options.onEvent ?? ((event) => logEvent(logger, event)),
@@ -108,6 +108,15 @@ export class Peers implements AsyncDisposable {
     this.#endpoints.clear();
     this.#pipelines.clear();
   }
+}
+
+function memoize<T>(compute: (key: string) => T): (key: string) => T {
+  const cache = new Map<string, T>();
+  return (key) => {
+    let value = cache.get(key);
+    if (value === undefined) cache.set(key, value = compute(key));
+    return value;
+  };
 }
 
 function logEvent(logger: Logger | undefined, event: PipelineEvent): void {

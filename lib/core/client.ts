@@ -11,10 +11,11 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
+import { deadlines, DeadlineSweeper } from "./deadline_sweeper.ts";
 import type { Context } from "./context.ts";
 import type { ActionInput, ActionOutput, ServiceContract } from "./contract.ts";
-import { DeadlineExceededError, FlotillaError } from "./errors.ts";
-import { parseInput, toFieldIssues, validate } from "./schema.ts";
+import { DeadlineExceededError, FlotillaError, ValidationError } from "./errors.ts";
+import { toFieldIssues, validate } from "./schema.ts";
 import { childTrace, newTrace, type TraceContext } from "./trace.ts";
 
 /** One outbound call, as a transport sees it. */
@@ -78,6 +79,26 @@ export interface ServiceClient<C extends ServiceContract> {
   ): Promise<ActionOutput<C, K>>;
 }
 
+function link(
+  controller: AbortController,
+  ...parents: Array<AbortSignal | undefined>
+): () => void {
+  const linked: Array<[AbortSignal, () => void]> = [];
+  for (const parent of parents) {
+    if (!parent) continue;
+    if (parent.aborted) {
+      controller.abort(parent.reason);
+      continue;
+    }
+    const onAbort = () => controller.abort(parent.reason);
+    parent.addEventListener("abort", onAbort, { once: true });
+    linked.push([parent, onAbort]);
+  }
+  return () => {
+    for (const [parent, onAbort] of linked) parent.removeEventListener("abort", onAbort);
+  };
+}
+
 /**
  * Creates a typed client of the service described by `contract`.
  *
@@ -93,6 +114,7 @@ export function createClient<C extends ServiceContract>(
   options: ClientOptions,
 ): ServiceClient<C> {
   const clock = options.clock ?? systemClock;
+  const sweeper = clock === systemClock ? deadlines : new DeadlineSweeper(clock);
   const defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
   return {
     contract,
@@ -107,7 +129,10 @@ export function createClient<C extends ServiceContract>(
           },
         );
       }
-      const parsed = await parseInput(spec.input, input);
+      let checkedInput = validate(spec.input, input);
+      if (checkedInput instanceof Promise) checkedInput = await checkedInput;
+      if (checkedInput.issues) throw new ValidationError(toFieldIssues(checkedInput.issues));
+      const parsed = checkedInput.value;
       const ctx = callOptions.ctx;
       const now = clock.now();
       const timeout = callOptions.timeoutMs ?? defaultTimeoutMs;
@@ -117,22 +142,38 @@ export function createClient<C extends ServiceContract>(
           `No time left to call ${contract.name}.${action}`,
         );
       }
-      const signals = [AbortSignal.timeout(deadline - now)];
-      if (ctx) signals.push(ctx.signal);
-      if (callOptions.signal) signals.push(callOptions.signal);
-      const raw = await handler({
-        service: contract.name,
-        action,
-        input: parsed,
-        idempotent: spec.idempotent ?? false,
+      // One controller per call, aborted by the shared deadline sweeper: no timer per call.
+      const controller = new AbortController();
+      const unwatch = sweeper.watch(
         deadline,
-        trace: ctx ? childTrace(ctx.trace) : newTrace(),
-        caller: options.caller,
-        idempotencyKey: callOptions.idempotencyKey,
-        signal: AbortSignal.any(signals),
-        clock,
-      });
-      const checked = await validate(spec.output, raw);
+        () =>
+          controller.abort(new DeadlineExceededError(`${contract.name}.${action} ran out of time`)),
+      );
+      const unlinkCtx = ctx?.onAbort
+        ? ctx.onAbort((reason) => controller.abort(reason))
+        : link(controller, ctx?.signal);
+      const unlinkSignal = link(controller, callOptions.signal);
+      let raw: unknown;
+      try {
+        raw = await handler({
+          service: contract.name,
+          action,
+          input: parsed,
+          idempotent: spec.idempotent ?? false,
+          deadline,
+          trace: ctx ? childTrace(ctx.trace) : newTrace(),
+          caller: options.caller,
+          idempotencyKey: callOptions.idempotencyKey,
+          signal: controller.signal,
+          clock,
+        });
+      } finally {
+        unwatch();
+        unlinkCtx();
+        unlinkSignal();
+      }
+      let checked = validate(spec.output, raw);
+      if (checked instanceof Promise) checked = await checked;
       if (checked.issues) {
         throw new FlotillaError(
           "BAD_RESPONSE",

@@ -12,13 +12,39 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import { type Caller, type Context, createContext } from "./context.ts";
-import { DeadlineExceededError, FlotillaError, NotFoundError, UnavailableError } from "./errors.ts";
+import { DeadlineSweeper, SWEEP_INTERVAL_MS } from "./deadline_sweeper.ts";
+import { CallContext, type Caller, type Context } from "./context.ts";
+import {
+  DeadlineExceededError,
+  FlotillaError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from "./errors.ts";
 import { Logger } from "./logger.ts";
-import { parseInput, toFieldIssues, validate } from "./schema.ts";
+import { toFieldIssues, validate } from "./schema.ts";
 import type { Service } from "./service.ts";
 import { continueTrace, type TraceContext } from "./trace.ts";
 import type { ActionSpec } from "./contract.ts";
+
+interface PendingCall {
+  ctx: CallContext;
+  deadline: number;
+  fail: ((reason: unknown) => void) | undefined;
+  unwatch?: () => void;
+}
+
+function runHandler(
+  handler: (input: unknown, ctx: Context) => unknown,
+  input: unknown,
+  ctx: Context,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(input, ctx));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 /** Where a host is in its life. */
 export type HostState = "starting" | "ready" | "draining" | "stopped";
@@ -92,7 +118,8 @@ export class ServiceHost {
   readonly #defaultTimeoutMs: number;
   readonly #maxTimeoutMs: number;
   readonly #drainTimeoutMs: number;
-  readonly #abort = new AbortController();
+  readonly #pending = new Set<PendingCall>();
+  readonly #deadlines: DeadlineSweeper;
   readonly #inFlight = new Set<Promise<unknown>>();
   #state: HostState = "starting";
 
@@ -102,6 +129,7 @@ export class ServiceHost {
     this.logger = options.logger ??
       new Logger({ fields: { service: service.contract.name } });
     this.clock = options.clock ?? systemClock;
+    this.#deadlines = new DeadlineSweeper(this.clock);
     this.#defaultTimeoutMs = positive(
       "defaultTimeoutMs",
       options.defaultTimeoutMs ?? 30_000,
@@ -189,30 +217,33 @@ export class ServiceHost {
       meta.timeoutMs ?? this.#defaultTimeoutMs,
       this.#maxTimeoutMs,
     );
-    const signals = [this.#abort.signal];
-    if (meta.signal) signals.push(meta.signal);
-    const ctx = createContext({
+    const deadline = this.clock.now() + timeout;
+    const ctx = new CallContext({
       service: this.name,
       action,
-      deadline: this.clock.now() + timeout,
+      deadline,
       trace: meta.trace ?? continueTrace(meta.traceparent, meta.tracestate),
       caller: meta.caller ?? { kind: "external" },
       idempotencyKey: meta.idempotencyKey,
       logger: this.logger,
-      signal: AbortSignal.any(signals),
       clock: this.clock,
+      ...(meta.signal ? { signal: meta.signal } : {}),
     });
+    const entry: PendingCall = { ctx, deadline, fail: undefined };
     try {
-      const parsed = await parseInput(spec.input, input);
+      let checkedInput = validate(spec.input, input);
+      if (checkedInput instanceof Promise) checkedInput = await checkedInput;
+      if (checkedInput.issues) throw new ValidationError(toFieldIssues(checkedInput.issues));
       ctx.throwIfDone();
       const handler = (this.service.handlers as Record<
         string,
         (i: unknown, c: Context) => unknown
       >)[action]!;
-      const running = Promise.resolve().then(() => handler(parsed, ctx));
+      const running = runHandler(handler, checkedInput.value, ctx);
       this.#track(running);
-      const output = await raceAbort(running, ctx.signal);
-      const checked = await validate(spec.output, output);
+      const output = await this.#untilDeadline(running, entry);
+      let checked = validate(spec.output, output);
+      if (checked instanceof Promise) checked = await checked;
       if (checked.issues) {
         ctx.logger.error("handler returned output that breaks the contract", {
           issues: toFieldIssues(checked.issues),
@@ -220,17 +251,41 @@ export class ServiceHost {
         throw new FlotillaError(
           "INVALID_OUTPUT",
           `Action "${action}" produced an invalid response`,
-          {
-            kind: "INTERNAL",
-          },
+          { kind: "INTERNAL" },
         );
       }
       return { output: checked.value, trace: ctx.trace };
     } catch (error) {
       throw this.#normalize(error, ctx);
     } finally {
+      this.#pending.delete(entry);
+      entry.unwatch?.();
       ctx[Symbol.dispose]();
     }
+  }
+
+  /**
+   * Resolves with the handler's result, or rejects when the call's deadline
+   * passes first. One sweeper timer serves every call in flight, instead of a
+   * timer per call: deadlines are enforced to within {@link SWEEP_INTERVAL_MS}.
+   */
+  #untilDeadline(running: Promise<unknown>, entry: PendingCall): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      entry.fail = reject;
+      this.#pending.add(entry);
+      entry.unwatch = this.#deadlines.watch(
+        entry.deadline,
+        () => this.#expire(entry, new DeadlineExceededError()),
+      );
+      running.then(resolve, reject);
+    });
+  }
+
+  #expire(entry: PendingCall, reason: FlotillaError): void {
+    this.#pending.delete(entry);
+    entry.unwatch?.();
+    entry.ctx.abort(reason);
+    entry.fail?.(reason);
   }
 
   /**
@@ -257,11 +312,10 @@ export class ServiceHost {
       this.logger.warn("drain timed out; aborting in-flight calls", {
         in_flight: this.#inFlight.size,
       });
-      this.#abort.abort(
-        new UnavailableError(`Service "${this.name}" is stopping`, {
-          code: "SHUTTING_DOWN",
-        }),
-      );
+      const reason = new UnavailableError(`Service "${this.name}" is stopping`, {
+        code: "SHUTTING_DOWN",
+      });
+      for (const entry of [...this.#pending]) this.#expire(entry, reason);
       // Handlers that ignore their signal get a short grace, not a veto over stopping.
       const grace = new AbortController();
       const timer = setTimeout(() => grace.abort(), Math.min(1_000, this.#drainTimeoutMs));

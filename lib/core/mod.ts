@@ -36,5 +36,6 @@ export * from "./schema.ts";
 export * from "./service.ts";
 export * from "./host.ts";
 export * from "./client.ts";
+export * from "./deadline_sweeper.ts";
 export * from "./env.ts";
 export * from "./local.ts";

@@ -109,10 +109,26 @@ export function childTrace(parent: TraceContext): TraceContext {
   };
 }
 
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+// Ids are drawn from a pool refilled in bulk: one getRandomValues call serves hundreds of ids.
+const pool = new Uint8Array(4096);
+let poolOffset = pool.length;
+
 function randomHex(bytes: number): string {
-  const buffer = new Uint8Array(bytes);
-  do crypto.getRandomValues(buffer); while (buffer.every((b) => b === 0));
-  let hex = "";
-  for (const byte of buffer) hex += byte.toString(16).padStart(2, "0");
-  return hex;
+  while (true) {
+    if (poolOffset + bytes > pool.length) {
+      crypto.getRandomValues(pool);
+      poolOffset = 0;
+    }
+    const start = poolOffset;
+    poolOffset += bytes;
+    let hex = "";
+    let zero = true;
+    for (let i = start; i < start + bytes; i++) {
+      const byte = pool[i]!;
+      if (byte !== 0) zero = false;
+      hex += HEX[byte];
+    }
+    if (!zero) return hex;
+  }
 }

@@ -75,16 +75,19 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
   };
 
   app.use(async function accessLog(c, next) {
-    const started = performance.now();
-    const state = stateOf(c);
+    // Requests are logged at debug level and failures at warn: skip the work when nothing is written.
+    const debug = host.logger.enabled("debug");
+    const started = debug ? performance.now() : 0;
     await next();
-    const log = host.logger.child({ trace_id: state.trace.traceId, span_id: state.trace.spanId });
     const status = c.res.status;
+    if (!debug && status < 500) return;
+    const state = stateOf(c);
+    const log = host.logger.child({ trace_id: state.trace.traceId, span_id: state.trace.spanId });
     log.log(status >= 500 ? "warn" : "debug", "http request", {
       method: c.req.method,
       route: state.route,
       status,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      ...(debug ? { duration_ms: Math.round((performance.now() - started) * 100) / 100 } : {}),
     });
   });
 

@@ -44,7 +44,6 @@ export function httpCaller(options: HttpCallerOptions = {}): HttpCaller {
     const url = `${baseUrl.replace(/\/$/, "")}/rpc/${encodeURIComponent(call.action)}`;
     const headers: Record<string, string> = {
       "content-type": "application/json",
-      accept: "application/json, application/problem+json",
       [HEADERS.traceparent]: formatTraceparent(call.trace),
       [HEADERS.timeout]: String(Math.max(1, Math.ceil(call.deadline - call.clock.now()))),
       [HEADERS.caller]: call.caller,
