@@ -1,0 +1,142 @@
+/**
+ * Calls per second and latency through the full call pipeline, against raw
+ * `fetch` to `Deno.serve` in the same run, at 64 calls in flight.
+ *
+ * Cases, each measured in alternating rounds so machine noise hits all alike:
+ * - `raw fetch → raw Deno.serve`: the baseline;
+ * - `pipeline → raw Deno.serve`: the client side alone (contract validation,
+ *   deadline, discovery cache, p2c balancer, breaker, bulkhead, retry
+ *   budget, HTTP transport);
+ * - `pipeline → Flotilla service`: both sides, what a service call costs.
+ *
+ * Run: `deno task bench` (add `--seconds N` and `--rounds N`).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { Peers } from "@flotilla/client";
+import { StaticRegistry } from "@flotilla/discovery";
+import { TextLineStream } from "@flotilla/testing";
+import { benchEchoContract } from "./_echo_servers.ts";
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "3" },
+    concurrency: { type: "string", default: "64" },
+    case: { type: "string" },
+    "profile-server": { type: "string" },
+  },
+});
+const SECONDS = Number(values.seconds);
+const ROUNDS = Number(values.rounds);
+const CONCURRENCY = Number(values.concurrency);
+
+interface Sample {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
+  // Warm up connections and JIT before the clock starts.
+  const warmUntil = performance.now() + 500;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < warmUntil) await call(0);
+  }));
+  const latencies: number[] = [];
+  const end = performance.now() + SECONDS * 1000;
+  let count = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < end) {
+      const t = performance.now();
+      await call(count++);
+      latencies.push(performance.now() - t);
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    rate: latencies.length / elapsed,
+    p50: latencies[Math.floor(latencies.length * 0.5)]!,
+    p99: latencies[Math.floor(latencies.length * 0.99)]!,
+  };
+}
+
+const server = new Deno.Command(Deno.execPath(), {
+  args: [
+    "run",
+    "--allow-net=127.0.0.1",
+    // A CPU profile of the servers, written into the given folder when they stop.
+    ...(values["profile-server"]
+      ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-server"]}`]
+      : []),
+    new URL("./_echo_servers.ts", import.meta.url).pathname,
+  ],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const lines = server.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+const reader = lines.getReader();
+const first = await reader.read();
+const [, rawPort, servicePort] = (first.value ?? "").split(" ").map(Number);
+if (!rawPort || !servicePort) throw new Error(`the bench servers did not start: ${first.value}`);
+
+const text = "x".repeat(64);
+const raw = (n: number) =>
+  fetch(`http://127.0.0.1:${rawPort}/rpc/echo`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ n, text }),
+  }).then((r) => r.json());
+
+function pipelineTo(port: number) {
+  const registry = new StaticRegistry({ "bench-echo": [`http://127.0.0.1:${port}`] });
+  const peers = new Peers({ caller: "bench", registry });
+  const client = peers.client(benchEchoContract);
+  return { call: (n: number) => client.call("echo", { n, text }), peers };
+}
+const toRaw = pipelineTo(rawPort);
+const toService = pipelineTo(servicePort);
+
+const cases: Record<string, (n: number) => Promise<unknown>> = {
+  "raw fetch → raw Deno.serve": raw,
+  "pipeline → raw Deno.serve": toRaw.call,
+  "pipeline → Flotilla service": toService.call,
+};
+const results: Record<string, Sample[]> = {};
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, call] of Object.entries(cases)) {
+    if (values.case && name !== "raw fetch → raw Deno.serve" && !name.includes(values.case)) {
+      continue;
+    }
+    const sample = await measure(call);
+    (results[name] ??= []).push(sample);
+    console.error(`round ${round + 1} ${name}: ${Math.round(sample.rate)} calls/s`);
+  }
+}
+
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const baseline = median(results["raw fetch → raw Deno.serve"]!.map((s) => s.rate));
+const rows = Object.entries(results).map(([name, samples]) => {
+  const rate = median(samples.map((s) => s.rate));
+  return `| ${name} | ${Math.round(rate)} | ${median(samples.map((s) => s.p50)).toFixed(2)} | ${
+    median(samples.map((s) => s.p99)).toFixed(2)
+  } | ${(rate / baseline * 100).toFixed(0)} % |`;
+});
+console.log(
+  [
+    `Pipeline benchmark: ${CONCURRENCY} calls in flight, ${ROUNDS} rounds of ${SECONDS} s, medians`,
+    "",
+    "| case | calls/s | p50 ms | p99 ms | of raw |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ].join("\n"),
+);
+
+await toRaw.peers[Symbol.asyncDispose]();
+await toService.peers[Symbol.asyncDispose]();
+server.kill("SIGTERM");
+await server.status;
