@@ -14,6 +14,7 @@
  * @module
  */
 
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { Peers } from "@flotilla/client";
 import { StaticRegistry } from "@flotilla/discovery";
@@ -22,11 +23,12 @@ import { benchEchoContract } from "./_echo_servers.ts";
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: "string", default: "4" },
-    rounds: { type: "string", default: "3" },
+    seconds: { type: "string", default: "2" },
+    rounds: { type: "string", default: "7" },
     concurrency: { type: "string", default: "64" },
     case: { type: "string" },
     "profile-server": { type: "string" },
+    pin: { type: "boolean" },
   },
 });
 const SECONDS = Number(values.seconds);
@@ -37,6 +39,8 @@ interface Sample {
   rate: number;
   p50: number;
   p99: number;
+  /** CPU time of this (client) process per call, in microseconds. */
+  cpuUs: number;
 }
 
 async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
@@ -46,6 +50,7 @@ async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
     while (performance.now() < warmUntil) await call(0);
   }));
   const latencies: number[] = [];
+  const cpuBefore = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   let count = 0;
   const started = performance.now();
@@ -57,16 +62,28 @@ async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
     }
   }));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   latencies.sort((a, b) => a - b);
   return {
+    cpuUs: (cpu.user + cpu.system) / latencies.length,
     rate: latencies.length / elapsed,
     p50: latencies[Math.floor(latencies.length * 0.5)]!,
     p99: latencies[Math.floor(latencies.length * 0.99)]!,
   };
 }
 
-const server = new Deno.Command(Deno.execPath(), {
+// With `--pin`, the servers run on the second core and this process on the first (Linux
+// `taskset`), so the two sides do not trade places on the cores between rounds.
+const pin = values.pin ?? false;
+if (pin) {
+  await new Deno.Command("taskset", {
+    args: ["-a", "-p", "-c", "0", String(Deno.pid)],
+    stdout: "null",
+  }).output();
+}
+const server = new Deno.Command(pin ? "taskset" : Deno.execPath(), {
   args: [
+    ...(pin ? ["-c", "1", Deno.execPath()] : []),
     "run",
     "--allow-net=127.0.0.1",
     // A CPU profile of the servers, written into the given folder when they stop.
@@ -118,20 +135,25 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const baseline = median(results["raw fetch → raw Deno.serve"]!.map((s) => s.rate));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const baselineName = "raw fetch → raw Deno.serve";
+const baseline = results[baselineName]!;
 const rows = Object.entries(results).map(([name, samples]) => {
-  const rate = median(samples.map((s) => s.rate));
-  return `| ${name} | ${Math.round(rate)} | ${median(samples.map((s) => s.p50)).toFixed(2)} | ${
-    median(samples.map((s) => s.p99)).toFixed(2)
-  } | ${(rate / baseline * 100).toFixed(0)} % |`;
+  // Each round's ratio against the baseline of the same round, then the median: the machine's
+  // drift between rounds cancels out.
+  const ratio = median(samples.map((s, i) => s.rate / baseline[i]!.rate));
+  return `| ${name} | ${Math.round(median(samples.map((s) => s.rate)))} | ${
+    median(samples.map((s) => s.p50)).toFixed(2)
+  } | ${median(samples.map((s) => s.p99)).toFixed(2)} | ${
+    median(samples.map((s) => s.cpuUs)).toFixed(1)
+  } | ${(ratio * 100).toFixed(0)} % |`;
 });
 console.log(
   [
     `Pipeline benchmark: ${CONCURRENCY} calls in flight, ${ROUNDS} rounds of ${SECONDS} s, medians`,
     "",
-    "| case | calls/s | p50 ms | p99 ms | of raw |",
-    "|---|---|---|---|---|",
+    "| case | calls/s | p50 ms | p99 ms | client CPU µs/call | of raw (paired by round) |",
+    "|---|---|---|---|---|---|",
     ...rows,
   ].join("\n"),
 );

@@ -251,8 +251,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
       tried.add(endpoint.id);
       const started = clock.now();
       const finish = balancer.start(endpoint);
-      const span = { endpoint, attempt };
-      options.observer?.attempt?.(call, span);
+      if (options.observer?.attempt) options.observer.attempt(call, { endpoint, attempt });
       try {
         const result = await options.transport(endpoint, call);
         const latencyMs = clock.now() - started;

@@ -79,6 +79,8 @@ export interface ServiceClient<C extends ServiceContract> {
   ): Promise<ActionOutput<C, K>>;
 }
 
+const noop = () => {};
+
 function link(
   controller: AbortController,
   ...parents: Array<AbortSignal | undefined>
@@ -149,10 +151,12 @@ export function createClient<C extends ServiceContract>(
         () =>
           controller.abort(new DeadlineExceededError(`${contract.name}.${action} ran out of time`)),
       );
-      const unlinkCtx = ctx?.onAbort
+      const unlinkCtx = !ctx
+        ? noop
+        : ctx.onAbort
         ? ctx.onAbort((reason) => controller.abort(reason))
-        : link(controller, ctx?.signal);
-      const unlinkSignal = link(controller, callOptions.signal);
+        : link(controller, ctx.signal);
+      const unlinkSignal = callOptions.signal ? link(controller, callOptions.signal) : noop;
       let raw: unknown;
       try {
         raw = await handler({
