@@ -1,3 +1,5 @@
+// A benchmark prints its results.
+// deno-lint-ignore-file no-console
 /**
  * Calls per second and latency through the full call pipeline, against raw
  * `fetch` to `Deno.serve` in the same run, at 64 calls in flight.

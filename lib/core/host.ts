@@ -12,7 +12,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import { DeadlineSweeper, SWEEP_INTERVAL_MS } from "./deadline_sweeper.ts";
+import { DeadlineSweeper } from "./deadline_sweeper.ts";
 import { CallContext, type Caller, type Context } from "./context.ts";
 import {
   DeadlineExceededError,
@@ -267,7 +267,7 @@ export class ServiceHost {
   /**
    * Resolves with the handler's result, or rejects when the call's deadline
    * passes first. One sweeper timer serves every call in flight, instead of a
-   * timer per call: deadlines are enforced to within {@link SWEEP_INTERVAL_MS}.
+   * timer per call (see {@link DeadlineSweeper}): deadlines are enforced to within its interval.
    */
   #untilDeadline(running: Promise<unknown>, entry: PendingCall): Promise<unknown> {
     return new Promise((resolve, reject) => {
