@@ -155,7 +155,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     const retry = retryPolicyOf(call.action, policy);
     // When our timeout did not narrow the deadline, the caller's own deadline is the binding one.
     const callerBound = timer === undefined;
-    const tried = new Set<string>();
+    const tried: string[] = [];
     try {
       for (let attempt = 1;; attempt++) {
         try {
@@ -200,7 +200,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
   const attemptOnce = async (
     call: OutboundCall,
     attempt: number,
-    tried: Set<string>,
+    tried: string[],
     callerBound: boolean,
   ) => {
     const all = await options.endpoints.current(call.signal);
@@ -222,8 +222,8 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     let candidates = outliers ? all.filter((e) => !outliers.isEjected(e.id)) : all;
     // Every endpoint ejected: the rotation must not go empty, so use them all.
     if (candidates.length === 0) candidates = all;
-    if (tried.size > 0 && candidates.length > tried.size) {
-      candidates = candidates.filter((e) => !tried.has(e.id));
+    if (tried.length > 0 && candidates.length > tried.length) {
+      candidates = candidates.filter((e) => !tried.includes(e.id));
     }
     let rejection: CircuitOpenError | undefined;
     for (let pickTries = candidates.length; pickTries > 0; pickTries--) {
@@ -248,7 +248,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
           throw error;
         }
       }
-      tried.add(endpoint.id);
+      tried.push(endpoint.id);
       const started = clock.now();
       const finish = balancer.start(endpoint);
       if (options.observer?.attempt) options.observer.attempt(call, { endpoint, attempt });
