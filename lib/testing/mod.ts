@@ -23,3 +23,10 @@ export {
   type ConsulDoubleRequest,
   type ConsulDoubleService,
 } from "./consul_double.ts";
+export {
+  type RedisAppendFsync,
+  type RedisServer,
+  startRedis,
+  type StartRedisOptions,
+} from "./redis.ts";
+export { type NatsServer, startNats, type StartNatsOptions } from "./nats.ts";
