@@ -16,6 +16,8 @@
  * | `FLOTILLA_INSTANCE_ID` | this instance's id in the registry | `<service>-<random>` |
  * | `FLOTILLA_REGISTRY_TTL_MS` | how long an instance stays listed without a heartbeat | 10000 |
  * | `FLOTILLA_POLICIES` | call policies (timeouts, retries, breakers…) as JSON | built-in defaults |
+ * | `FLOTILLA_BUS` | message bus: `sqlite`, `redis://…`, `nats://…` | none |
+ * | `FLOTILLA_BUS_DIR` | folder of the embedded SQLite bus | none |
  *
  * @module
  */
@@ -35,6 +37,8 @@ export const KERNEL_ENV: readonly string[] = [
   "FLOTILLA_INSTANCE_ID",
   "FLOTILLA_REGISTRY_TTL_MS",
   "FLOTILLA_POLICIES",
+  "FLOTILLA_BUS",
+  "FLOTILLA_BUS_DIR",
 ];
 
 /** Settings a service process takes from its environment. */
@@ -63,6 +67,10 @@ export interface ServiceEnv {
   registryTtlMs: number;
   /** Call policies as parsed JSON (`FLOTILLA_POLICIES`), validated by whoever applies them. */
   policies: unknown;
+  /** The message bus (`FLOTILLA_BUS`), when the service has one. */
+  bus: string | undefined;
+  /** Folder of the embedded SQLite bus (`FLOTILLA_BUS_DIR`). */
+  busDir: string | undefined;
 }
 
 /** Reads environment variables; `Deno.env` fits. */
@@ -128,6 +136,8 @@ export function readServiceEnv(
       `${contract.name}-${crypto.randomUUID().slice(0, 8)}`,
     registryTtlMs: integer(env, "FLOTILLA_REGISTRY_TTL_MS", 10_000, 1_000, 3_600_000),
     policies: json(env, "FLOTILLA_POLICIES"),
+    bus: env.get("FLOTILLA_BUS") || undefined,
+    busDir: env.get("FLOTILLA_BUS_DIR") || undefined,
   };
 }
 

@@ -55,6 +55,8 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
     registryDir: undefined,
     registryTtlMs: 10000,
     policies: undefined,
+    bus: undefined,
+    busDir: undefined,
   });
 });
 

@@ -23,6 +23,10 @@ export interface ChildEnvOptions {
   registryDir?: string | undefined;
   /** Host of a registry server or name server, reached directly rather than through a proxy. */
   registryHost?: string | undefined;
+  /** The value of `FLOTILLA_BUS`, for a service that emits or handles events. */
+  bus?: string | undefined;
+  /** The folder of the embedded SQLite bus. */
+  busDir?: string | undefined;
   /**
    * Base URLs of every instance of each declared peer, by name; given only
    * with the `static` registry (with any other, peers are found through it).
@@ -32,7 +36,7 @@ export interface ChildEnvOptions {
 
 /** Variables the supervisor sets itself, or reads for itself only. */
 const MANAGED =
-  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
+  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
 
 /**
  * The environment of a service process: the supervisor's own, without the
@@ -61,6 +65,8 @@ export function childEnv(service: ServicePlan, options: ChildEnvOptions): Record
   env.FLOTILLA_INSTANCE_ID = options.instanceId;
   env.FLOTILLA_REGISTRY = options.registry;
   if (options.registryDir !== undefined) env.FLOTILLA_REGISTRY_DIR = options.registryDir;
+  if (options.bus !== undefined) env.FLOTILLA_BUS = options.bus;
+  if (options.busDir !== undefined) env.FLOTILLA_BUS_DIR = options.busDir;
   for (const [peer, urls] of Object.entries(options.peers)) {
     if (urls.length > 0) env[peerUrlVariable(peer)] = urls.join(",");
   }

@@ -51,9 +51,11 @@ export {
   startOrder,
   type SupervisedContract,
   type SystemPlan,
+  usesBus,
 } from "./plan.ts";
 export {
   type Address,
+  type BusAccess,
   permissionFlags,
   type PermissionOptions,
   type RegistryAccess,

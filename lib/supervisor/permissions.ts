@@ -17,6 +17,14 @@ export interface Address {
   port: number;
 }
 
+/** What a service needs to reach its message bus (`FLOTILLA_BUS`). */
+export interface BusAccess {
+  /** Absolute path of the folder of the embedded SQLite bus: granted read and write. */
+  dir?: string;
+  /** Broker servers (Redis, NATS): granted network access. */
+  addresses?: readonly Address[];
+}
+
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
 export interface RegistryAccess {
   /**
@@ -41,6 +49,8 @@ export interface PermissionOptions {
   dataDir?: string;
   /** What the service's registry needs; nothing for the `static` one. @default {{}} */
   registry?: RegistryAccess;
+  /** What the service's message bus needs, when it emits or handles events. @default {{}} */
+  bus?: BusAccess;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -107,6 +117,10 @@ export function permissionFlags(
   if (registry.address !== undefined) {
     net.push(hostPort(name, "registry.address", registry.address));
   }
+  const bus = options.bus ?? {};
+  (bus.addresses ?? []).forEach((address, index) =>
+    net.push(hostPort(name, `bus.addresses[${index}]`, address))
+  );
   const flags = ["--no-prompt", `--allow-net=${[...new Set(net)].join(",")}`];
 
   const files: string[] = [];
@@ -114,6 +128,7 @@ export function permissionFlags(
   if (registry.dir !== undefined) {
     files.push(folder(name, "its registry's folder", "registry.dir", registry.dir));
   }
+  if (bus.dir !== undefined) files.push(folder(name, "its bus's folder", "bus.dir", bus.dir));
   if (files.length > 0) {
     const list = [...new Set(files)].join(",");
     flags.push(`--allow-read=${list}`, `--allow-write=${list}`);

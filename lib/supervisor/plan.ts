@@ -17,6 +17,17 @@ export interface SupervisedContract {
   readonly name: string;
   /** What it needs from its host: port, data folder, variables, peers. */
   readonly needs?: ServiceNeeds | undefined;
+  /** Events it emits and handles: a service with any is given the bus (`FLOTILLA_BUS`). */
+  readonly events?: {
+    readonly emits?: Readonly<Record<string, unknown>> | undefined;
+    readonly handles?: Readonly<Record<string, unknown>> | undefined;
+  } | undefined;
+}
+
+/** Whether a service emits or handles events, and so needs the bus. */
+export function usesBus(contract: SupervisedContract): boolean {
+  const events = contract.events;
+  return Object.keys(events?.emits ?? {}).length + Object.keys(events?.handles ?? {}).length > 0;
 }
 
 /** One service of a system: its contract and the module that runs it. */

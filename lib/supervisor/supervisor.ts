@@ -15,6 +15,7 @@ import { LogFile } from "./_log_file.ts";
 import { stopOrphans } from "./_orphans.ts";
 import { waitUntilReady } from "./_readiness.ts";
 import { type RegistrySetting, registrySetting } from "./_registry.ts";
+import { type BusSetting, busSetting } from "./_bus.ts";
 import { StatusWriter } from "./_status_writer.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { resolveDataRoot } from "./data_root.ts";
@@ -25,7 +26,12 @@ import {
   UnknownServiceError,
 } from "./errors.ts";
 import { type DataRootLock, lockDataRoot } from "./lock.ts";
-import { type Address, permissionFlags, type RegistryAccess } from "./permissions.ts";
+import {
+  type Address,
+  type BusAccess,
+  permissionFlags,
+  type RegistryAccess,
+} from "./permissions.ts";
 import {
   instanceId,
   MAX_REPLICAS,
@@ -33,6 +39,7 @@ import {
   type ServicePlan,
   startOrder,
   type SystemPlan,
+  usesBus,
 } from "./plan.ts";
 import { assignPorts } from "./ports.ts";
 import {
@@ -152,6 +159,13 @@ export interface SupervisorOptions {
    */
   registry?: string;
   /**
+   * The message bus of the services that emit or handle events, given to
+   * each as `FLOTILLA_BUS`: `sqlite` (embedded, in `<dataRoot>/bus/`),
+   * `redis://host:port` or `nats://host:port`.
+   * @default {FLOTILLA_BUS of `env`, else "sqlite"}
+   */
+  bus?: string;
+  /**
    * Port of the control API on 127.0.0.1; 0 takes any free port.
    * @default {FLOTILLA_ADMIN_PORT of `env`, else 0}
    */
@@ -241,6 +255,7 @@ export class Supervisor implements AsyncDisposable {
   /** The registry the services use, as given to them in `FLOTILLA_REGISTRY`. */
   readonly registry: string;
   readonly #registry: RegistrySetting;
+  readonly #bus: BusSetting;
   readonly #replicas: ReadonlyMap<string, number>;
   readonly #adminPort: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -287,6 +302,7 @@ export class Supervisor implements AsyncDisposable {
     }
     this.#registry = registrySetting(options.registry ?? this.#env.FLOTILLA_REGISTRY);
     this.registry = this.#registry.value;
+    this.#bus = busSetting(options.bus ?? this.#env.FLOTILLA_BUS);
     this.#adminPort = options.adminPort === undefined
       ? adminPortOf(this.#env)
       : portNumber("adminPort", options.adminPort);
@@ -363,6 +379,11 @@ export class Supervisor implements AsyncDisposable {
         registryDir = join(this.dataRoot, "registry");
         await Deno.mkdir(registryDir, { recursive: true });
       }
+      let busDir: string | undefined;
+      if (this.#bus.type === "sqlite") {
+        busDir = join(this.dataRoot, "bus");
+        await Deno.mkdir(busDir, { recursive: true });
+      }
       const instances = this.plan.services.flatMap((service) =>
         Array.from({ length: this.#replicas.get(service.contract.name)! }, (_, i) => ({
           service,
@@ -376,7 +397,7 @@ export class Supervisor implements AsyncDisposable {
         { hostname: this.hostname, env: this.#env },
       );
       for (const { service, n } of instances) {
-        this.#slots.push(await this.#prepare(service, n, ports, registryDir));
+        this.#slots.push(await this.#prepare(service, n, ports, registryDir, busDir));
       }
       this.#publish();
       for (const service of this.#order) {
@@ -566,6 +587,7 @@ export class Supervisor implements AsyncDisposable {
     n: number,
     ports: ReadonlyMap<string, number>,
     registryDir: string | undefined,
+    busDir: string | undefined,
   ): Promise<Slot> {
     const contract = service.contract;
     const name = replicaName(contract.name, n);
@@ -589,11 +611,18 @@ export class Supervisor implements AsyncDisposable {
     const registry: RegistryAccess = {};
     if (registryDir !== undefined) registry.dir = registryDir;
     if (this.#registry.address !== undefined) registry.address = this.#registry.address;
+    const bus: BusAccess = {};
+    const onBus = usesBus(contract);
+    if (onBus) {
+      if (busDir !== undefined) bus.dir = busDir;
+      if (this.#bus.addresses.length > 0) bus.addresses = this.#bus.addresses;
+    }
     const flags = permissionFlags(contract, {
       listen: { hostname: this.hostname, port },
       peers: peerAddresses,
       ...(dataDir === undefined ? {} : { dataDir }),
       registry,
+      bus,
     });
     const env = childEnv(service, {
       base: this.#env,
@@ -605,6 +634,7 @@ export class Supervisor implements AsyncDisposable {
       registry: this.#registry.value,
       registryDir,
       registryHost: this.#registry.address?.hostname,
+      ...(onBus ? { bus: this.#bus.value, busDir } : {}),
       // With any other registry, peers are found through it.
       peers: this.#registry.type === "static" ? peerUrls : {},
     });
