@@ -8,6 +8,7 @@
 import {
   type FieldIssue,
   fieldName,
+  type SchemaResult,
   type StandardSchema,
   toFieldIssues,
   validate,
@@ -148,23 +149,62 @@ export class EventCatalog {
    * throws for a bad event; a schema that throws is reported as an issue.
    */
   async check(event: unknown): Promise<EventCheck> {
+    const prepared = this.#prepare(event);
+    if ("check" in prepared) return prepared.check;
+    try {
+      return this.#finish(
+        prepared.event,
+        prepared.what,
+        await validate(prepared.schema, prepared.event.data),
+      );
+    } catch (error) {
+      return this.#failed(prepared.what, error);
+    }
+  }
+
+  /**
+   * {@link check} for synchronous schemas, for use inside a database
+   * transaction (the outbox emitter), where nothing may be awaited.
+   *
+   * @throws {TypeError} when the type's schema validates asynchronously.
+   */
+  checkSync(event: unknown): EventCheck {
+    const prepared = this.#prepare(event);
+    if ("check" in prepared) return prepared.check;
+    let result;
+    try {
+      result = validate(prepared.schema, prepared.event.data);
+    } catch (error) {
+      return this.#failed(prepared.what, error);
+    }
+    if (result instanceof Promise) {
+      throw new TypeError(`Cannot check ${prepared.what} synchronously as its schema is async`);
+    }
+    return this.#finish(prepared.event, prepared.what, result);
+  }
+
+  #prepare(
+    event: unknown,
+  ): { check: EventCheck } | { event: CloudEvent; schema: StandardSchema; what: string } {
     const envelope = cloudEventIssue(event);
     if (envelope !== undefined) {
-      return { ok: false, reason: `not a CloudEvent: ${envelope}`, issues: [] };
+      return { check: { ok: false, reason: `not a CloudEvent: ${envelope}`, issues: [] } };
     }
     const valid = event as CloudEvent;
     const schema = this.#schemas.get(valid.type);
     const what = `event ${valid.id} of type '${valid.type}'`;
     if (schema === undefined) {
-      return { ok: false, reason: `${what} is not in the event catalog`, issues: [] };
+      return { check: { ok: false, reason: `${what} is not in the event catalog`, issues: [] } };
     }
-    let result;
-    try {
-      result = await validate(schema, valid.data);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { ok: false, reason: `${what} could not be validated: ${message}`, issues: [] };
-    }
+    return { event: valid, schema, what };
+  }
+
+  #failed(what: string, error: unknown): EventCheck {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, reason: `${what} could not be validated: ${message}`, issues: [] };
+  }
+
+  #finish(valid: CloudEvent, what: string, result: SchemaResult<unknown>): EventCheck {
     if (result.issues) {
       const issues = toFieldIssues(result.issues).map((issue) => ({
         pointer: `/data${issue.pointer}`,

@@ -151,3 +151,13 @@ Deno.test("EventCatalog.check() supports async schemas and reports a schema that
   const broken = await catalog.check(createEvent("n.broken", 1, { source: "/s" }));
   assert.match((broken as { reason: string }).reason, /could not be validated: schema bug/);
 });
+
+Deno.test("EventCatalog.checkSync() checks like check() without awaiting", () => {
+  const catalog = new EventCatalog({ "order.created": z.object({ orderId: z.string() }) });
+  const good = createEvent("order.created", { orderId: "o-1" }, { source: "/test" });
+  assert.equal(catalog.checkSync(good).ok, true);
+  const bad = createEvent("order.created", { orderId: 1 }, { source: "/test" });
+  const result = catalog.checkSync(bad);
+  assert.equal(result.ok, false);
+  assert.match(result.ok ? "" : result.reason, /data\.orderId/);
+});

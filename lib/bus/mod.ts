@@ -72,6 +72,12 @@ export {
   type FromContractOptions,
 } from "./catalog.ts";
 export { validatedBus } from "./validated_bus.ts";
+export {
+  type EmitOptions,
+  type EventEmitter,
+  outboxEmitter,
+  type OutboxEmitterOptions,
+} from "./outbox_emitter.ts";
 export { MemoryBus, type MemoryBusOptions } from "./memory_bus.ts";
 export { SqliteBus, type SqliteBusOptions } from "./sqlite_bus.ts";
 export { type BusUrl, openBus, type OpenBusOptions, parseBusUrl } from "./open_bus.ts";

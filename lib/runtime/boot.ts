@@ -14,6 +14,21 @@ import {
   type ServiceContract,
   type ServiceEnv,
 } from "@flotilla/core";
+import type { DatabaseSync } from "node:sqlite";
+import { join } from "node:path";
+import {
+  type Bus,
+  type Delivery,
+  type DeliveryHandler,
+  EventCatalog,
+  type EventEmitter,
+  openBus,
+  outboxEmitter,
+  OutboxRelay,
+  SqliteInbox,
+  SqliteOutbox,
+  type SubscribeOptions,
+} from "@flotilla/bus";
 import { openRegistry, type Registry, registryAnnouncer } from "@flotilla/discovery";
 import { Peers } from "@flotilla/client";
 import { serveService } from "@flotilla/http";
@@ -30,8 +45,32 @@ export interface ServiceNode {
   /** Clients of its peers, each behind the call pipeline. */
   readonly peers: Peers;
   /**
+   * The message bus named by `FLOTILLA_BUS`, opened on first use (an
+   * in-process memory bus, with a warning, when the variable is unset).
+   */
+  bus(): Promise<Bus>;
+  /**
+   * The transactional outbox of `db`: returns an emitter to call inside the
+   * transactions that make the changes the events announce. From `serve()`
+   * on, a relay publishes the committed events to the bus; on stop it
+   * finishes its batch before the service's own `onStop` closes `db`.
+   */
+  outbox(db: DatabaseSync, options: { stream: string }): EventEmitter;
+  /**
+   * Consumes `stream` from `serve()` on, each event processed once: `work`
+   * runs synchronously in one transaction with the inbox record on `db`.
+   * Stopped before the service's own `onStop`.
+   */
+  consume(
+    db: DatabaseSync,
+    stream: string,
+    work: (delivery: Delivery) => void,
+    options: Omit<SubscribeOptions, "signal">,
+  ): void;
+  /**
    * Serves the service over HTTP, registers it in the registry once ready,
-   * and on SIGTERM deregisters it, drains it, and exits 0.
+   * starts its outbox relays and consumers, and on SIGTERM deregisters it,
+   * stops them, drains it, and exits 0.
    */
   serve(service: Service): Promise<RunningService>;
 }
@@ -65,19 +104,98 @@ export async function bootService(
     staticPeers: env.peers,
   });
   const peers = new Peers({ caller: contract.name, registry, policies, logger });
+  const catalog = EventCatalog.fromContract(contract, { include: "all" });
+  let bus: Promise<Bus> | undefined;
+  const openNodeBus = () =>
+    bus ??= (async () => {
+      if (env.bus === undefined) {
+        logger.warn("FLOTILLA_BUS is unset: events stay in this process (memory bus)");
+        return await openBus("memory");
+      }
+      return await openBus(env.bus, env.busDir ? { sqlitePath: join(env.busDir, "bus.db") } : {});
+    })();
+  const starters: Array<() => Promise<AsyncDisposable>> = [];
+  const started: AsyncDisposable[] = [];
+
+  const stopAll = async () => {
+    // Consumers and relays stop (finishing what is in flight) before the service closes its databases.
+    for (const item of started.splice(0).reverse()) {
+      try {
+        await item[Symbol.asyncDispose]();
+      } catch (error) {
+        logger.error("could not stop a relay or consumer", { error });
+      }
+    }
+    try {
+      if (bus) await (await bus)[Symbol.asyncDispose]();
+    } catch (error) {
+      logger.error("could not close the bus", { error });
+    }
+  };
+
   return {
     env,
     logger,
     registry,
     peers,
-    serve: (service) =>
-      serveService(service, {
+    bus: openNodeBus,
+    outbox(db, { stream }) {
+      const outbox = new SqliteOutbox(db);
+      let relay: OutboxRelay | undefined;
+      starters.push(async () => {
+        relay = new OutboxRelay({
+          outbox,
+          bus: await openNodeBus(),
+          logger,
+          owner: env.instanceId,
+        });
+        relay.notify();
+        return relay;
+      });
+      return outboxEmitter(outbox, {
+        stream,
+        source: `/flotilla/${contract.name}`,
+        catalog,
+        // Called inside the writer's transaction: the relay reads once it has committed.
+        onEmit: () => queueMicrotask(() => relay?.notify()),
+      });
+    },
+    consume(db, stream, work, subscribe) {
+      starters.push(async () => {
+        const inbox = new SqliteInbox(db, {
+          group: subscribe.group,
+          retentionMs: 7 * 24 * 3_600_000,
+          ...(subscribe.ackWaitMs === undefined ? {} : { ackWaitMs: subscribe.ackWaitMs }),
+          ...(subscribe.maxDeliver === undefined ? {} : { maxDeliver: subscribe.maxDeliver }),
+          ...(subscribe.backoffMs === undefined ? {} : { backoffMs: subscribe.backoffMs }),
+          logger,
+        });
+        const handler: DeliveryHandler = inbox.handler(work);
+        return await (await openNodeBus()).subscribe(stream, handler, {
+          consumer: env.instanceId,
+          ...subscribe,
+        });
+      });
+    },
+    async serve(service) {
+      const onStop = service.onStop;
+      const wrapped: Service = {
+        ...service,
+        onStop: async () => {
+          await stopAll();
+          await onStop?.();
+        },
+      };
+      const running = await serveService(wrapped, {
         logger,
         announcer: registryAnnouncer(registry, {
           instanceId: env.instanceId,
           ttlMs: env.registryTtlMs,
         }),
         ...(options.env ? { env: options.env } : {}),
-      }),
+      });
+      for (const start of starters) started.push(await start());
+      return running;
+    },
   };
 }
