@@ -2,8 +2,9 @@
  * The order service's process: opens `<FLOTILLA_DATA_DIR>/order.db`, finds
  * inventory and payment through the registry (every call goes through the
  * call pipeline), serves the service over HTTP, and resumes orders a crash
- * left `PENDING` in the background. SIGTERM deregisters and drains it, stops
- * the recovery and closes the database.
+ * left `PENDING` in the background. Its order events go through the
+ * database's outbox to the `shop.order` stream. SIGTERM deregisters and
+ * drains it, stops the recovery and closes the database.
  *
  * Touches only its data folder, its port, its peers and its declared
  * environment.
@@ -13,7 +14,7 @@
 
 import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
-import { inventoryContract, orderContract, paymentContract } from "../contracts/mod.ts";
+import { inventoryContract, orderContract, paymentContract, STREAMS } from "../contracts/mod.ts";
 import { createOrderService } from "./app/service.ts";
 import { PeerInventory } from "./infra/peer_inventory.ts";
 import { PeerPayments } from "./infra/peer_payments.ts";
@@ -25,6 +26,7 @@ await Deno.mkdir(dataDir, { recursive: true });
 const inventory = new PeerInventory(node.peers.client(inventoryContract));
 const payments = new PeerPayments(node.peers.client(paymentContract));
 const store = SqliteOrderStore.open(join(dataDir, "order.db"));
-const service = createOrderService({ store, inventory, payments, logger: node.logger });
+const emit = node.outbox(store.database, { stream: STREAMS.order });
+const service = createOrderService({ store, inventory, payments, emit, logger: node.logger });
 await node.serve(service);
 service.startRecovery();

@@ -2,7 +2,8 @@
  * The payment service's process: opens `<FLOTILLA_DATA_DIR>/payment.db`,
  * seeds the customers on the first start only, registers in the registry and
  * serves the service over HTTP until SIGTERM (which deregisters it, drains it
- * and closes the database).
+ * and closes the database). Its payment events go through the database's
+ * outbox to the `shop.payment` stream.
  *
  * Touches only its data folder, its port, its registry and its declared
  * environment.
@@ -12,7 +13,7 @@
 
 import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
-import { paymentContract } from "../contracts/mod.ts";
+import { paymentContract, STREAMS } from "../contracts/mod.ts";
 import { createPaymentService } from "./app/service.ts";
 import { SEED_CUSTOMERS } from "./infra/seed.ts";
 import { SqlitePaymentStore } from "./infra/sqlite_payment_store.ts";
@@ -24,4 +25,5 @@ const store = SqlitePaymentStore.open(join(dataDir, "payment.db"));
 if (store.seed(SEED_CUSTOMERS)) {
   node.logger.info("seeded the customers", { customers: SEED_CUSTOMERS.length });
 }
-await node.serve(createPaymentService({ store }));
+const emit = node.outbox(store.database, { stream: STREAMS.payment });
+await node.serve(createPaymentService({ store, emit }));

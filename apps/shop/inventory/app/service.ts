@@ -9,17 +9,26 @@ import { defineService, type Service } from "@flotilla/core";
 import { inventoryContract } from "../../contracts/mod.ts";
 import { decideRelease } from "../domain/release.ts";
 import { decideReserve } from "../domain/reserve.ts";
+import { stockEvents } from "../domain/stock_events.ts";
 import { reservationMismatch, reservationReleased, unknownSku } from "../errors.ts";
-import type { InventoryStore } from "./ports.ts";
+import type { Emit, InventoryStore } from "./ports.ts";
 
 /** What {@link createInventoryService} needs. */
 export interface InventoryServiceDeps {
   /** Where products and reservations live. Closed when the service stops. */
   store: InventoryStore;
+  /**
+   * Emits `stock.reserved` / `stock.released`, called inside the store
+   * transaction that moves the stock (the outbox of the store's database).
+   * @default {an emitter that drops every event}
+   */
+  emit?: Emit;
 }
 
 /**
- * Creates the inventory service on top of a store.
+ * Creates the inventory service on top of a store. Each reserve or release
+ * that moves stock emits its event in the same transaction, once: a replay,
+ * a rejection or a tombstone moves nothing and emits nothing.
  *
  * @example
  * ```ts
@@ -30,6 +39,7 @@ export function createInventoryService(
   deps: InventoryServiceDeps,
 ): Service<typeof inventoryContract> {
   const { store } = deps;
+  const emit = deps.emit ?? (() => {});
   return defineService(inventoryContract, {
     listProducts: () => store.listProducts(),
 
@@ -43,6 +53,9 @@ export function createInventoryService(
         if (decision.type === "reserve") {
           tx.setStock(decision.stock);
           tx.saveReservation(decision.reservation);
+        }
+        for (const event of stockEvents(decision)) {
+          emit(event.type, event.data, { subject: request.orderId, trace: ctx.trace });
         }
         return decision;
       });
@@ -75,6 +88,9 @@ export function createInventoryService(
         const decision = decideRelease(orderId, existing, stock);
         if (decision.type === "release") tx.setStock(decision.stock);
         if (decision.type !== "noop") tx.saveReservation(decision.reservation);
+        for (const event of stockEvents(decision)) {
+          emit(event.type, event.data, { subject: orderId, trace: ctx.trace });
+        }
         return decision;
       });
       if (decision.type !== "noop") {

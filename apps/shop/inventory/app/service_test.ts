@@ -1,22 +1,27 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError, localCallHandler } from "@flotilla/core";
+import { createClient, createContext, FlotillaError, localCallHandler } from "@flotilla/core";
 import { inventoryContract } from "../../contracts/mod.ts";
 import { MemoryInventoryStore } from "../infra/memory_inventory_store.ts";
+import type { Emit } from "./ports.ts";
+import { recordingEmitter } from "./_recording_emitter.ts";
 import { createInventoryService } from "./service.ts";
 
-function setup() {
+function setup(options: { emit?: Emit } = {}) {
   const store = new MemoryInventoryStore([
     { sku: "TEA", name: "Tea", price: 850, stock: 10 },
     { sku: "MUG", name: "Mug", price: 1800, stock: 2 },
     { sku: "POT", name: "Pot", price: 6500, stock: 0 },
   ]);
-  const service = createInventoryService({ store });
+  const recorder = recordingEmitter();
+  const service = createInventoryService({ store, emit: options.emit ?? recorder.emit });
   const client = createClient(inventoryContract, localCallHandler(service), {
     caller: "test",
   });
   const stock = async (sku: string) =>
     (await client.call("getProducts", { skus: [sku] })).products[0]?.stock;
-  return { store, service, client, stock };
+  /** The types and payloads emitted so far. */
+  const emitted = () => recorder.events.map(({ type, data }) => ({ type, data }));
+  return { store, service, client, stock, events: recorder.events, emitted };
 }
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
@@ -146,4 +151,87 @@ Deno.test("inventory service is ready while its store is open and closes it on s
   await service.onStop?.();
   assert.equal(store.ping(), false);
   assert.equal(await service.readiness[0]?.check(), false);
+});
+
+Deno.test("inventory.reserve() emits stock.reserved once, with the stock left, about the order", async () => {
+  const { client, events, emitted } = setup();
+  const request = {
+    orderId: "o-1",
+    items: [{ sku: "TEA", quantity: 3 }, { sku: "MUG", quantity: 2 }],
+  };
+  using ctx = createContext({ service: "order", action: "placeOrder" });
+  await client.call("reserve", request, { ctx });
+  await client.call("reserve", request, { ctx }); // a replay changes nothing
+  assert.deepEqual(emitted(), [{
+    type: "stock.reserved",
+    data: {
+      orderId: "o-1",
+      items: [{ sku: "TEA", quantity: 3, stock: 7 }, { sku: "MUG", quantity: 2, stock: 0 }],
+    },
+  }]);
+  assert.equal(events[0]?.subject, "o-1");
+  assert.equal(events[0]?.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("inventory.reserve() that is rejected, mismatched, unknown or released emits nothing", async () => {
+  const { client, emitted } = setup();
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 3 }] });
+  await rejects(
+    client.call("reserve", { orderId: "o-2", items: [{ sku: "NOPE", quantity: 1 }] }),
+    "UNKNOWN_SKU",
+  );
+  await client.call("release", { orderId: "o-3" }); // tombstone
+  await rejects(
+    client.call("reserve", { orderId: "o-3", items: [{ sku: "TEA", quantity: 1 }] }),
+    "RESERVATION_RELEASED",
+  );
+  assert.deepEqual(emitted(), []);
+  await client.call("reserve", { orderId: "o-4", items: [{ sku: "TEA", quantity: 1 }] });
+  await rejects(
+    client.call("reserve", { orderId: "o-4", items: [{ sku: "TEA", quantity: 2 }] }),
+    "RESERVATION_MISMATCH",
+  );
+  assert.deepEqual(emitted().map((e) => e.type), ["stock.reserved"]);
+});
+
+Deno.test("inventory.release() emits stock.released once, only when it gave stock back", async () => {
+  const { client, events, emitted } = setup();
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 2 }] });
+  using ctx = createContext({ service: "order", action: "placeOrder" });
+  await client.call("release", { orderId: "o-1" }, { ctx });
+  await client.call("release", { orderId: "o-1" }, { ctx }); // already released
+  await client.call("release", { orderId: "o-2" }, { ctx }); // tombstone only
+  await client.call("release", { orderId: "o-2" }, { ctx });
+  assert.deepEqual(emitted(), [
+    {
+      type: "stock.reserved",
+      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 0 }] },
+    },
+    {
+      type: "stock.released",
+      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 2 }] },
+    },
+  ]);
+  assert.equal(events[1]?.subject, "o-1");
+  assert.equal(events[1]?.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("inventory.reserve() and release() keep nothing when the emitter throws", async () => {
+  let failing = false;
+  const { client, stock, store } = setup({
+    emit: () => {
+      if (failing) throw new Error("outbox is full");
+    },
+  });
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 1 }] });
+  failing = true;
+  await rejects(
+    client.call("reserve", { orderId: "o-2", items: [{ sku: "TEA", quantity: 4 }] }),
+    "INTERNAL",
+  );
+  await rejects(client.call("release", { orderId: "o-1" }), "INTERNAL");
+  assert.equal(await stock("TEA"), 10);
+  assert.equal(await stock("MUG"), 1);
+  assert.equal(store.transaction((tx) => tx.getReservation("o-2")), undefined);
+  assert.equal(store.transaction((tx) => tx.getReservation("o-1"))?.status, "RESERVED");
 });

@@ -59,6 +59,19 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
   }
 
   /**
+   * The store's database connection, for the transactional outbox whose
+   * emitter the service calls inside {@link transaction}.
+   *
+   * @example
+   * ```ts
+   * const emit = node.outbox(store.database, { stream: STREAMS.inventory });
+   * ```
+   */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
+  /**
    * Writes `products` if this database was never seeded; returns whether it
    * did. A later start keeps the data, even if every product was removed.
    */

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { BusError, EventCatalog, outboxEmitter, SqliteOutbox } from "@flotilla/bus";
+import { createClient, createContext, FlotillaError, localCallHandler } from "@flotilla/core";
+import { inventoryContract, STREAMS } from "../../contracts/mod.ts";
+import type { Emit } from "../app/ports.ts";
+import { createInventoryService } from "../app/service.ts";
 import { SqliteInventoryStore } from "./sqlite_inventory_store.ts";
 import { CONTRACT_PRODUCTS, testInventoryStoreContract } from "./_store_contract.ts";
 
@@ -109,4 +114,105 @@ Deno.test("SqliteInventoryStore.ping() is false once closed", () =>
     store.close();
     store.close();
     assert.equal(store.ping(), false);
+  }));
+
+/** The service on a SQLite store whose events go to the outbox of the store's database. */
+function outboxed(path: string, emit?: (outbox: SqliteOutbox) => Emit) {
+  const store = SqliteInventoryStore.open(path);
+  store.seed(CONTRACT_PRODUCTS);
+  const outbox = new SqliteOutbox(store.database);
+  const service = createInventoryService({
+    store,
+    emit: emit?.(outbox) ?? outboxEmitter(outbox, {
+      stream: STREAMS.inventory,
+      source: "/flotilla/inventory",
+      catalog: EventCatalog.fromContract(inventoryContract),
+    }),
+  });
+  const client = createClient(inventoryContract, localCallHandler(service), { caller: "test" });
+  return { store, outbox, client, [Symbol.dispose]: () => store.close() };
+}
+
+Deno.test("SqliteInventoryStore commits the stock move and its outbox event together", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/inventory.db`;
+    {
+      using shop = outboxed(path);
+      using ctx = createContext({ service: "order", action: "placeOrder" });
+      const request = { orderId: "o-1", items: [{ sku: "TEA", quantity: 3 }] };
+      await shop.client.call("reserve", request, { ctx });
+      await shop.client.call("reserve", request, { ctx });
+      await shop.client.call("release", { orderId: "o-1" });
+      await shop.client.call("release", { orderId: "o-1" });
+      await shop.client.call("release", { orderId: "o-2" });
+      const rows = await shop.outbox.pending(10);
+      assert.deepEqual(rows.map((row) => [row.stream, row.aggregate, row.event.type]), [
+        [STREAMS.inventory, "o-1", "stock.reserved"],
+        [STREAMS.inventory, "o-1", "stock.released"],
+      ]);
+      assert.deepEqual(rows[0]?.event.data, {
+        orderId: "o-1",
+        items: [{ sku: "TEA", quantity: 3, stock: 7 }],
+      });
+      assert.equal(rows[0]?.event.subject, "o-1");
+      assert.equal(rows[0]?.event.traceparent?.split("-")[1], ctx.trace.traceId);
+      assert.deepEqual(rows[1]?.event.data, {
+        orderId: "o-1",
+        items: [{ sku: "TEA", quantity: 3, stock: 10 }],
+      });
+    }
+    // Committed: another connection sees both events.
+    const db = new DatabaseSync(path);
+    try {
+      assert.equal((await new SqliteOutbox(db).pending(10)).length, 2);
+    } finally {
+      db.close();
+    }
+  }));
+
+Deno.test("SqliteInventoryStore rolls the stock move back when the emitter throws", () =>
+  withDir(async (dir) => {
+    let failing = false;
+    using shop = outboxed(`${dir}/inventory.db`, (outbox) => {
+      const emit = outboxEmitter(outbox, { stream: STREAMS.inventory, source: "/test" });
+      return (type, data, options) => {
+        emit(type, data, options);
+        if (failing) throw new Error("crashed after writing the event");
+      };
+    });
+    await shop.client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 1 }] });
+    failing = true;
+    const reserve = shop.client.call("reserve", {
+      orderId: "o-2",
+      items: [{ sku: "TEA", quantity: 4 }],
+    });
+    await assert.rejects(reserve, FlotillaError);
+    await assert.rejects(shop.client.call("release", { orderId: "o-1" }), FlotillaError);
+    assert.equal(shop.store.getProducts(["TEA"])[0]?.stock, 10);
+    assert.equal(shop.store.getProducts(["MUG"])[0]?.stock, 2);
+    assert.equal(shop.store.transaction((tx) => tx.getReservation("o-2")), undefined);
+    assert.equal(shop.store.transaction((tx) => tx.getReservation("o-1"))?.status, "RESERVED");
+    assert.deepEqual((await shop.outbox.pending(10)).map((row) => row.aggregate), ["o-1"]);
+  }));
+
+Deno.test("SqliteInventoryStore rolls the change back when its event breaks the schema", () =>
+  withDir(async (dir) => {
+    using store = SqliteInventoryStore.open(`${dir}/inventory.db`);
+    store.seed(CONTRACT_PRODUCTS);
+    const outbox = new SqliteOutbox(store.database);
+    const emit = outboxEmitter(outbox, {
+      stream: STREAMS.inventory,
+      source: "/test",
+      catalog: EventCatalog.fromContract(inventoryContract),
+    });
+    assert.throws(
+      () =>
+        store.transaction((tx) => {
+          tx.setStock(new Map([["TEA", 7]]));
+          emit("stock.reserved", { orderId: "o-1", items: [{ sku: "TEA", stock: -1 }] });
+        }),
+      (e: unknown) => e instanceof BusError && e.code === "INVALID_EVENT",
+    );
+    assert.equal(store.getProducts(["TEA"])[0]?.stock, 10);
+    assert.deepEqual(await outbox.pending(10), []);
   }));

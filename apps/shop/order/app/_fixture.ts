@@ -9,6 +9,8 @@ import { type Context, createContext, Logger, ManualClock, MemorySink } from "@f
 import { MemoryOrderStore } from "../infra/memory_order_store.ts";
 import { type Order, placeOrder } from "../domain/order.ts";
 import { FakeInventory, FakePayments } from "./_fake_peers.ts";
+import type { Emit } from "./ports.ts";
+import { type EmittedEvent, recordingEmitter } from "./_recording_emitter.ts";
 
 /** The fixture's start time. */
 export const T0: number = Date.parse("2025-01-01T00:00:00.000Z");
@@ -29,6 +31,10 @@ export interface Fixture {
   logger: Logger;
   /** Ids `order-1`, `order-2`, … */
   newId: () => string;
+  /** Records the order events (checked against their schemas) into {@link events}. */
+  emit: Emit;
+  /** The order events emitted so far, oldest first. */
+  events: EmittedEvent[];
 }
 
 /** A fresh store, fake peers, clock and log sink. */
@@ -48,7 +54,8 @@ export function fixture(): Fixture {
   const logger = new Logger({ sink, level: "debug" });
   let ids = 0;
   const newId = () => `order-${++ids}`;
-  return { store, inventory, payments, clock, sink, logger, newId };
+  const { emit, events } = recordingEmitter();
+  return { store, inventory, payments, clock, sink, logger, newId, emit, events };
 }
 
 /** A context with no deadline that logs into `logger`. */
@@ -56,7 +63,7 @@ export function testContext(logger: Logger): Context & Disposable {
   return createContext({ service: "order", action: "test", logger });
 }
 
-/** Writes a PENDING order straight into the store, as a crash would leave it. */
+/** Writes a PENDING order straight into the store (emitting nothing), as a crash would leave it. */
 export function pendingOrder(
   store: MemoryOrderStore,
   orderId: string,

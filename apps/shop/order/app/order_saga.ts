@@ -21,12 +21,17 @@ import {
 } from "../domain/order.ts";
 import { orderNotFound } from "../errors.ts";
 import { KeyedMutex } from "./keyed_mutex.ts";
-import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
+import type { Emit, InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
 
 /** What an {@link OrderSaga} needs. */
 export interface OrderSagaDeps {
   /** Where orders live. */
   store: OrderStore;
+  /**
+   * Emits `order.confirmed` / `order.cancelled`, which the store calls in the
+   * transaction that writes the transition. @default {none: the events are dropped}
+   */
+  emit?: Emit | undefined;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -59,11 +64,13 @@ export class OrderSaga {
   readonly #inventory: InventoryPort;
   readonly #payments: PaymentPort;
   readonly #clock: Clock;
+  readonly #emit: Emit | undefined;
   readonly #mutex = new KeyedMutex();
 
   /** Creates a saga over the given store and peers. */
   constructor(deps: OrderSagaDeps) {
     this.#store = deps.store;
+    this.#emit = deps.emit;
     this.#inventory = deps.inventory;
     this.#payments = deps.payments;
     this.#clock = deps.clock ?? systemClock;
@@ -114,19 +121,24 @@ export class OrderSaga {
     }
     if (charged !== "CHARGED") return this.#cancel(order, "INSUFFICIENT_FUNDS", ctx);
 
-    const confirmed = this.#store.update(orderId, (o) => confirmOrder(o, this.#now()));
+    const confirmed = this.#update(orderId, (o) => confirmOrder(o, this.#now()), ctx);
     ctx.logger.info("order confirmed", { orderId, total: confirmed.total });
     return confirmed;
   }
 
   async #cancel(order: Order, reason: CancelReason, ctx: Context): Promise<Order> {
     const { orderId } = order;
-    this.#store.update(orderId, (o) => beginCancel(o, reason, this.#now()));
+    this.#update(orderId, (o) => beginCancel(o, reason, this.#now()), ctx);
     await this.#payments.refund(orderId, ctx);
     await this.#inventory.release(orderId, ctx);
-    const cancelled = this.#store.update(orderId, (o) => cancelOrder(o, reason, this.#now()));
+    const cancelled = this.#update(orderId, (o) => cancelOrder(o, reason, this.#now()), ctx);
     ctx.logger.info("order cancelled", { orderId, reason });
     return cancelled;
+  }
+
+  /** Writes a transition; the store emits its events in the same transaction, in `ctx`'s trace. */
+  #update(orderId: string, change: (order: Order) => Order, ctx: Context): Order {
+    return this.#store.update(orderId, change, { emit: this.#emit, trace: ctx.trace });
   }
 
   #now(): string {

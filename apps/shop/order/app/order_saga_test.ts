@@ -186,3 +186,46 @@ Deno.test("OrderSaga.drive() with a context already past its deadline does nothi
   await assert.rejects(saga.drive("o-1", done), DeadlineExceededError);
   assert.deepEqual(inventory.log, []);
 });
+
+Deno.test("OrderSaga.drive() emits the order's outcome once, in the drive's trace", async () => {
+  const { saga, store, events, logger } = setup();
+  pendingOrder(store, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  pendingOrder(store, "o-2", "carol", [{ sku: "MUG", quantity: 1 }]);
+  using ctx = testContext(logger);
+  await saga.drive("o-1", ctx);
+  await saga.drive("o-1", ctx);
+  await saga.drive("o-2", ctx);
+  await saga.drive("o-2", ctx);
+  assert.deepEqual(events.map(({ type, data, subject }) => ({ type, data, subject })), [
+    {
+      type: "order.confirmed",
+      data: { orderId: "o-1", customerId: "alice", total: 1_700 },
+      subject: "o-1",
+    },
+    {
+      type: "order.cancelled",
+      data: { orderId: "o-2", customerId: "carol", reason: "INSUFFICIENT_FUNDS" },
+      subject: "o-2",
+    },
+  ]);
+  for (const event of events) assert.equal(event.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("OrderSaga.drive() keeps the order PENDING when its event cannot be emitted", async () => {
+  const f = fixture();
+  const saga = new OrderSaga({
+    ...f,
+    emit: () => {
+      throw new Error("the outbox refused the event");
+    },
+  });
+  pendingOrder(f.store, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
+  using ctx = testContext(f.logger);
+  await assert.rejects(saga.drive("o-1", ctx), /refused/);
+  assert.equal(f.store.get("o-1")?.status, "PENDING");
+  // Every step is idempotent: a later drive with a working emitter confirms it and emits once.
+  const order = await new OrderSaga(f).drive("o-1", ctx);
+  assert.equal(order.status, "CONFIRMED");
+  assert.deepEqual(f.events.map((event) => event.type), ["order.confirmed"]);
+  assert.deepEqual(f.payments.log, ["charge:o-1", "charge:o-1"]);
+});

@@ -12,12 +12,17 @@ import { type Order, placeOrder } from "../domain/order.ts";
 import { idempotencyKeyReused, unknownCustomer, unknownSku } from "../errors.ts";
 import type { OrderSaga } from "./order_saga.ts";
 import { toOrderView } from "./order_view.ts";
-import type { InventoryPort, KeyedOrder, OrderStore, PaymentPort } from "./ports.ts";
+import type { Emit, InventoryPort, KeyedOrder, OrderStore, PaymentPort } from "./ports.ts";
 
 /** What {@link placeOrderHandler} needs. */
 export interface PlaceOrderDeps {
   /** Where orders live. */
   store: OrderStore;
+  /**
+   * Emits `order.created`, which the store calls in the transaction that
+   * inserts the order. @default {none: the events are dropped}
+   */
+  emit?: Emit | undefined;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -38,8 +43,9 @@ export interface PlaceOrderDeps {
  *    on first if it is still `PENDING`. Nothing new is created.
  * 2. Checks the customer (`UNKNOWN_CUSTOMER`) and the skus (`UNKNOWN_SKU`)
  *    and prices the lines, before creating anything.
- * 3. Creates the order `PENDING` with its key; losing a race for the key
- *    falls back to step 1.
+ * 3. Creates the order `PENDING` with its key, emitting `order.created` in
+ *    the same transaction; losing a race for the key falls back to step 1
+ *    (and emits nothing).
  * 4. Drives it (see {@link OrderSaga}) and returns it.
  */
 export function placeOrderHandler(
@@ -78,7 +84,11 @@ export function placeOrderHandler(
       prices,
       now: new Date(clock.now()).toISOString(),
     });
-    const created = deps.store.create(order, key === undefined ? undefined : { key, fingerprint });
+    const created = deps.store.create(
+      order,
+      key === undefined ? undefined : { key, fingerprint },
+      { emit: deps.emit, trace: ctx.trace },
+    );
     if (created.type === "duplicate") return toOrderView(await resume(created.existing));
     ctx.logger.info("order placed", { orderId: order.orderId, total: order.total });
     return toOrderView(await deps.saga.drive(order.orderId, ctx));

@@ -1,11 +1,12 @@
 /**
  * What the order service needs from the outside world: a store of orders,
- * and the inventory and payment services (as ports, so tests use fakes).
+ * an emitter of the events that announce their changes, and the inventory
+ * and payment services (as ports, so tests use fakes).
  *
  * @module
  */
 
-import type { Context } from "@flotilla/core";
+import type { Context, TraceContext } from "@flotilla/core";
 import type { Customer, Product } from "../../contracts/mod.ts";
 import type { Order, OrderLineRequest } from "../domain/order.ts";
 
@@ -38,13 +39,48 @@ export interface OrderQuery {
   readonly limit: number;
 }
 
+/** Per-event details of an {@link Emit}. */
+export interface EmitOptions {
+  /** What the event is about (its ordering key): the order id. */
+  subject?: string;
+  /** The trace of the work that emits it. */
+  trace?: TraceContext | undefined;
+}
+
+/**
+ * Emits one domain event. The {@link OrderStore} calls it inside the
+ * transaction that writes the change the event announces: behind it is the
+ * transactional outbox of the store's database, so the event commits with
+ * the change, and a throw (a payload that breaks its schema) rolls the
+ * change back.
+ */
+export type Emit = (type: string, data: unknown, options?: EmitOptions) => void;
+
+/**
+ * Where the events of one {@link OrderStore} write go: the store emits the
+ * change's events (`orderEvents` of `domain/order_events.ts`) through `emit`,
+ * in the write's transaction, each about the order and continuing `trace`.
+ */
+export interface OrderWriteOptions {
+  /** Emits the write's events. @default {none: the events are dropped} */
+  emit?: Emit | undefined;
+  /** The trace of the work that writes. */
+  trace?: TraceContext | undefined;
+}
+
 /** The order service's persistent state. Implementations: SQLite, in-memory. */
 export interface OrderStore {
   /**
    * Inserts `order`, with its idempotency key if given, atomically: if an
    * order already holds the key, inserts nothing and returns that order.
+   * An inserted order's events (`order.created`) are emitted through
+   * `options.emit` in the same transaction; a duplicate emits nothing.
    */
-  create(order: Order, idempotency?: IdempotencyRecord): CreateOutcome;
+  create(
+    order: Order,
+    idempotency?: IdempotencyRecord,
+    options?: OrderWriteOptions,
+  ): CreateOutcome;
   /** The order created with `key`, if any. */
   findByIdempotencyKey(key: string): KeyedOrder | undefined;
   /** One order, if any. */
@@ -52,10 +88,13 @@ export interface OrderStore {
   /**
    * Reads the order, applies `change` and writes the result, in one
    * transaction; returns the result. `change` may throw to write nothing.
+   * The transition's events (`order.confirmed`, `order.cancelled`) are
+   * emitted through `options.emit` in the same transaction; a change that
+   * returns the order as it was emits nothing.
    *
    * @throws {NotFoundError} `ORDER_NOT_FOUND` if there is no such order.
    */
-  update(orderId: string, change: (order: Order) => Order): Order;
+  update(orderId: string, change: (order: Order) => Order, options?: OrderWriteOptions): Order;
   /** Orders newest first (`createdAt` descending, then `orderId` ascending). */
   list(query: OrderQuery): Order[];
   /** Every `PENDING` order, oldest first. */

@@ -17,12 +17,18 @@ import {
 import { OrderSaga } from "./order_saga.ts";
 import { toOrderView } from "./order_view.ts";
 import { placeOrderHandler } from "./place_order.ts";
-import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
+import type { Emit, InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
 
 /** What {@link createOrderService} needs. */
 export interface OrderServiceDeps {
   /** Where orders live. Closed when the service stops. */
   store: OrderStore;
+  /**
+   * Emits `order.created`, `order.confirmed` and `order.cancelled`; the
+   * store calls it inside the transaction that writes each change (the
+   * outbox of the store's database). @default {none: the events are dropped}
+   */
+  emit?: Emit;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -44,12 +50,15 @@ export interface OrderService extends Service<typeof orderContract> {
 }
 
 /**
- * Creates the order service. Its `onStop` stops the recovery, then closes
+ * Creates the order service. Each order's creation, confirmation and
+ * cancellation emits its event in the transaction that writes it, once
+ * (repeats write nothing and emit nothing), in the trace of the request or
+ * recovery pass that made it. Its `onStop` stops the recovery, then closes
  * the store.
  *
  * @example
  * ```ts
- * const service = createOrderService({ store, inventory, payments });
+ * const service = createOrderService({ store, inventory, payments, emit });
  * const running = await serveService(service);
  * service.startRecovery();
  * ```

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError, localCallHandler, UnavailableError } from "@flotilla/core";
+import {
+  createClient,
+  createContext,
+  FlotillaError,
+  localCallHandler,
+  UnavailableError,
+} from "@flotilla/core";
 import { orderContract } from "../../contracts/mod.ts";
 import { createOrderService } from "./service.ts";
 import { fixture, pendingOrder } from "./_fixture.ts";
@@ -8,7 +14,9 @@ function setup() {
   const f = fixture();
   const service = createOrderService(f);
   const client = createClient(orderContract, localCallHandler(service), { caller: "gateway" });
-  return { ...f, service, client };
+  /** The types of the events emitted so far, with their subjects. */
+  const emitted = () => f.events.map(({ type, subject }) => `${type} ${subject}`);
+  return { ...f, service, client, emitted };
 }
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
@@ -212,4 +220,58 @@ Deno.test("order service resumes pending orders and closes its store on stop", a
   service.startRecovery({ intervalMs: 3_600_000 });
   await service.onStop?.();
   assert.equal(store.ping(), false);
+});
+
+Deno.test("order.placeOrder() emits order.created then order.confirmed, in the request's trace", async () => {
+  const { client, events, emitted } = setup();
+  using ctx = createContext({ service: "gateway", action: "placeOrder" });
+  await client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" });
+  await client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" }); // a replay
+  assert.deepEqual(emitted(), ["order.created order-1", "order.confirmed order-1"]);
+  assert.deepEqual(events.map((event) => event.data), [
+    {
+      orderId: "order-1",
+      customerId: "alice",
+      items: [{ sku: "TEA", quantity: 2, price: 850 }, { sku: "MUG", quantity: 1, price: 1800 }],
+      total: 3_500,
+    },
+    { orderId: "order-1", customerId: "alice", total: 3_500 },
+  ]);
+  for (const event of events) assert.equal(event.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("order.placeOrder() that is cancelled emits order.created then order.cancelled with the reason", async () => {
+  const { client, events, emitted } = setup();
+  await client.call("placeOrder", { customerId: "alice", items: [{ sku: "POT", quantity: 1 }] });
+  await client.call("placeOrder", { customerId: "carol", items: [{ sku: "MUG", quantity: 1 }] });
+  assert.deepEqual(emitted(), [
+    "order.created order-1",
+    "order.cancelled order-1",
+    "order.created order-2",
+    "order.cancelled order-2",
+  ]);
+  assert.deepEqual(events[1]?.data, {
+    orderId: "order-1",
+    customerId: "alice",
+    reason: "OUT_OF_STOCK",
+  });
+  assert.deepEqual(events[3]?.data, {
+    orderId: "order-2",
+    customerId: "carol",
+    reason: "INSUFFICIENT_FUNDS",
+  });
+});
+
+Deno.test("order.placeOrder() emits nothing for a refused request and nothing twice across a retry", async () => {
+  const { client, payments, emitted } = setup();
+  await rejects(
+    client.call("placeOrder", { ...request, customerId: "mallory" }),
+    "UNKNOWN_CUSTOMER",
+  );
+  assert.deepEqual(emitted(), []);
+  payments.fail("charge", { error: new UnavailableError("payment is down") });
+  await rejects(client.call("placeOrder", request, { idempotencyKey: "k-1" }), "UNAVAILABLE");
+  assert.deepEqual(emitted(), ["order.created order-1"]);
+  await client.call("placeOrder", request, { idempotencyKey: "k-1" });
+  assert.deepEqual(emitted(), ["order.created order-1", "order.confirmed order-1"]);
 });

@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { FlotillaError } from "@flotilla/core";
-import type { OrderStore } from "../app/ports.ts";
+import { FlotillaError, newTrace } from "@flotilla/core";
+import type { Emit, EmitOptions, OrderStore } from "../app/ports.ts";
 import { beginCancel, cancelOrder, confirmOrder, type Order, placeOrder } from "../domain/order.ts";
 
 /** A pending order placed at `createdAt`. */
@@ -106,6 +106,75 @@ export function testOrderStoreContract(name: string, open: () => Promise<OrderSt
     store.update("done", (o) => confirmOrder(o, "t"));
     store.update("new", (o) => beginCancel(o, "INSUFFICIENT_FUNDS", "t"));
     assert.deepEqual(store.listPending().map((o) => o.orderId), ["old", "new"]);
+  });
+
+  /** An emitter that records what it is given and, once `failing`, throws after recording. */
+  const recorder = () => {
+    const events: Array<{ type: string; data: unknown; options: EmitOptions | undefined }> = [];
+    let failing = false;
+    const emit: Emit = (type, data, options) => {
+      events.push({ type, data, options });
+      if (failing) throw new Error("the outbox refused the event");
+    };
+    return { emit, events, fail: () => failing = true };
+  };
+
+  test("create() emits order.created about the order, in the given trace", (store) => {
+    const { emit, events } = recorder();
+    const trace = newTrace();
+    const order = sampleOrder("o-1", "alice", "t0");
+    store.create(order, { key: "k", fingerprint: "fp" }, { emit, trace });
+    assert.deepEqual(events, [{
+      type: "order.created",
+      data: { orderId: "o-1", customerId: "alice", items: order.items, total: order.total },
+      options: { subject: "o-1", trace },
+    }]);
+  });
+
+  test("create() with a taken idempotency key emits nothing", (store) => {
+    const { emit, events } = recorder();
+    store.create(sampleOrder("o-1", "alice", "t0"), { key: "k", fingerprint: "fp" });
+    store.create(sampleOrder("o-2", "alice", "t1"), { key: "k", fingerprint: "fp" }, { emit });
+    assert.deepEqual(events, []);
+  });
+
+  test("update() emits the transition's event once; other writes emit nothing", (store) => {
+    const { emit, events } = recorder();
+    const trace = newTrace();
+    store.create(sampleOrder("o-1", "alice", "t0"));
+    store.create(sampleOrder("o-2", "bob", "t0"));
+    store.update("o-1", (o) => confirmOrder(o, "t1"), { emit, trace });
+    store.update("o-1", (o) => confirmOrder(o, "t2"), { emit, trace });
+    store.update("o-2", (o) => beginCancel(o, "OUT_OF_STOCK", "t1"), { emit, trace });
+    store.update("o-2", (o) => cancelOrder(o, "OUT_OF_STOCK", "t2"), { emit, trace });
+    store.update("o-2", (o) => cancelOrder(o, "OUT_OF_STOCK", "t3"), { emit, trace });
+    assert.deepEqual(events, [
+      {
+        type: "order.confirmed",
+        data: { orderId: "o-1", customerId: "alice", total: 3_500 },
+        options: { subject: "o-1", trace },
+      },
+      {
+        type: "order.cancelled",
+        data: { orderId: "o-2", customerId: "bob", reason: "OUT_OF_STOCK" },
+        options: { subject: "o-2", trace },
+      },
+    ]);
+  });
+
+  test("create() and update() write nothing when the emitter throws", (store) => {
+    const { emit, fail } = recorder();
+    store.create(sampleOrder("o-1", "alice", "t0"));
+    fail();
+    assert.throws(
+      () =>
+        store.create(sampleOrder("o-2", "alice", "t0"), { key: "k", fingerprint: "fp" }, { emit }),
+      /refused/,
+    );
+    assert.throws(() => store.update("o-1", (o) => confirmOrder(o, "t1"), { emit }), /refused/);
+    assert.equal(store.get("o-2"), undefined);
+    assert.equal(store.findByIdempotencyKey("k"), undefined);
+    assert.equal(store.get("o-1")?.status, "PENDING");
   });
 
   test("ping() is true while open", (store) => {

@@ -10,12 +10,16 @@ import type {
   KeyedOrder,
   OrderQuery,
   OrderStore,
+  OrderWriteOptions,
 } from "../app/ports.ts";
 import type { Order } from "../domain/order.ts";
 import { orderNotFound } from "../errors.ts";
+import { emitOrderEvents } from "./_emit_order_events.ts";
 
 /**
- * Keeps orders and idempotency keys in maps.
+ * Keeps orders and idempotency keys in maps. Each write emits its events
+ * before it changes anything, so an emitter that throws leaves the store
+ * as it was.
  *
  * @example
  * ```ts
@@ -28,8 +32,12 @@ export class MemoryOrderStore implements OrderStore {
   readonly #keys = new Map<string, { orderId: string; fingerprint: string }>();
   #closed = false;
 
-  /** Inserts the order unless its key is taken. */
-  create(order: Order, idempotency?: IdempotencyRecord): CreateOutcome {
+  /** Inserts the order unless its key is taken, and emits `order.created`. */
+  create(
+    order: Order,
+    idempotency?: IdempotencyRecord,
+    options: OrderWriteOptions = {},
+  ): CreateOutcome {
     this.#assertOpen();
     if (idempotency) {
       const existing = this.findByIdempotencyKey(idempotency.key);
@@ -38,6 +46,7 @@ export class MemoryOrderStore implements OrderStore {
     if (this.#orders.has(order.orderId)) {
       throw new Error(`Cannot create order "${order.orderId}" as it exists`);
     }
+    emitOrderEvents(options, undefined, order);
     this.#orders.set(order.orderId, order);
     if (idempotency) {
       this.#keys.set(idempotency.key, {
@@ -62,13 +71,15 @@ export class MemoryOrderStore implements OrderStore {
     return this.#orders.get(orderId);
   }
 
-  /** Applies `change` to the order and keeps the result. */
-  update(orderId: string, change: (order: Order) => Order): Order {
+  /** Applies `change` to the order, emits its events and keeps the result. */
+  update(orderId: string, change: (order: Order) => Order, options: OrderWriteOptions = {}): Order {
     this.#assertOpen();
     const order = this.#orders.get(orderId);
     if (!order) throw orderNotFound(orderId);
     const next = change(order);
+    if (next === order) return order;
     if (next.orderId !== orderId) throw new Error("Cannot change an order's id");
+    emitOrderEvents(options, order, next);
     this.#orders.set(orderId, next);
     return next;
   }

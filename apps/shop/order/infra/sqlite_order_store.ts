@@ -11,9 +11,11 @@ import type {
   KeyedOrder,
   OrderQuery,
   OrderStore,
+  OrderWriteOptions,
 } from "../app/ports.ts";
 import type { CancelReason, Order, OrderLine, OrderStatus } from "../domain/order.ts";
 import { orderNotFound } from "../errors.ts";
+import { emitOrderEvents } from "./_emit_order_events.ts";
 import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
 
 const SCHEMA = `
@@ -46,8 +48,10 @@ const REASONS: ReadonlySet<string> = new Set(["OUT_OF_STOCK", "INSUFFICIENT_FUND
 /**
  * Orders in one SQLite file. Creation checks the idempotency key and inserts
  * in one `BEGIN IMMEDIATE` transaction (and the key is `UNIQUE`), and every
- * update is a read-change-write in one. Dispose it (or call {@link close})
- * to close the database.
+ * update is a read-change-write in one; each emits the events of its change
+ * in its transaction, so with the outbox of {@link database} behind the
+ * emitter, the order and its events commit together. Dispose it (or call
+ * {@link close}) to close the database.
  *
  * @example
  * ```ts
@@ -67,8 +71,25 @@ export class SqliteOrderStore implements OrderStore, Disposable {
     return new SqliteOrderStore(openDatabase(path, { schema: SCHEMA }));
   }
 
-  /** Inserts the order unless its key is taken, atomically. */
-  create(order: Order, idempotency?: IdempotencyRecord): CreateOutcome {
+  /**
+   * The store's database connection, for the transactional outbox whose
+   * emitter is passed to {@link create} and {@link update}.
+   *
+   * @example
+   * ```ts
+   * const emit = node.outbox(store.database, { stream: STREAMS.order });
+   * ```
+   */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
+  /** Inserts the order unless its key is taken, and emits `order.created`, atomically. */
+  create(
+    order: Order,
+    idempotency?: IdempotencyRecord,
+    options: OrderWriteOptions = {},
+  ): CreateOutcome {
     return immediate(this.#db, (): CreateOutcome => {
       if (idempotency) {
         const existing = this.findByIdempotencyKey(idempotency.key);
@@ -90,6 +111,7 @@ export class SqliteOrderStore implements OrderStore, Disposable {
         idempotency?.key ?? null,
         idempotency?.fingerprint ?? null,
       );
+      emitOrderEvents(options, undefined, order);
       return { type: "created", order };
     });
   }
@@ -108,8 +130,8 @@ export class SqliteOrderStore implements OrderStore, Disposable {
     return row ? toOrder(row) : undefined;
   }
 
-  /** Reads, changes and writes the order in one `BEGIN IMMEDIATE` transaction. */
-  update(orderId: string, change: (order: Order) => Order): Order {
+  /** Reads, changes and writes the order, and emits its events, in one `BEGIN IMMEDIATE` transaction. */
+  update(orderId: string, change: (order: Order) => Order, options: OrderWriteOptions = {}): Order {
     return immediate(this.#db, () => {
       const order = this.get(orderId);
       if (!order) throw orderNotFound(orderId);
@@ -120,6 +142,7 @@ export class SqliteOrderStore implements OrderStore, Disposable {
         "UPDATE orders SET status = ?, reason = ?, cancelling = ?, updated_at = ? " +
           "WHERE order_id = ?",
       ).run(next.status, next.reason ?? null, next.cancelling ?? null, next.updatedAt, orderId);
+      emitOrderEvents(options, order, next);
       return next;
     });
   }

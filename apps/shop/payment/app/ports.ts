@@ -1,10 +1,12 @@
 /**
  * What the payment service needs from the outside world: a store of
- * customers' wallets and payments with read-decide-write transactions.
+ * customers' wallets and payments with read-decide-write transactions, and
+ * an emitter of the events that announce its changes.
  *
  * @module
  */
 
+import type { TraceContext } from "@flotilla/core";
 import type { Customer } from "../../contracts/mod.ts";
 import type { Payment } from "../domain/payment.ts";
 
@@ -36,3 +38,19 @@ export interface PaymentStore {
   /** Releases the store's resources. */
   close(): void;
 }
+
+/** Per-event details of an {@link Emit}. */
+export interface EmitOptions {
+  /** What the event is about (its ordering key): the order id. */
+  subject?: string;
+  /** The trace of the work that emits it. */
+  trace?: TraceContext | undefined;
+}
+
+/**
+ * Emits one domain event. Call it inside the {@link PaymentStore.transaction}
+ * that makes the change the event announces: behind it is the transactional
+ * outbox of the store's database, so the event commits with the change, and
+ * a throw (a payload that breaks its schema) rolls the change back.
+ */
+export type Emit = (type: string, data: unknown, options?: EmitOptions) => void;

@@ -9,17 +9,26 @@ import { defineService, type Service } from "@flotilla/core";
 import { paymentContract } from "../../contracts/mod.ts";
 import { decideCharge } from "../domain/charge.ts";
 import { decideRefund } from "../domain/refund.ts";
+import { paymentEvents } from "../domain/payment_events.ts";
 import { customerNotFound, paymentMismatch, paymentVoided, unknownCustomer } from "../errors.ts";
-import type { PaymentStore } from "./ports.ts";
+import type { Emit, PaymentStore } from "./ports.ts";
 
 /** What {@link createPaymentService} needs. */
 export interface PaymentServiceDeps {
   /** Where wallets and payments live. Closed when the service stops. */
   store: PaymentStore;
+  /**
+   * Emits `payment.charged` / `payment.refunded`, called inside the store
+   * transaction that moves the money (the outbox of the store's database).
+   * @default {an emitter that drops every event}
+   */
+  emit?: Emit;
 }
 
 /**
- * Creates the payment service on top of a store.
+ * Creates the payment service on top of a store. Each charge that debits and
+ * each refund that credits emits its event in the same transaction, once: a
+ * decline, a void or a replay moves no money and emits nothing.
  *
  * @example
  * ```ts
@@ -28,6 +37,7 @@ export interface PaymentServiceDeps {
  */
 export function createPaymentService(deps: PaymentServiceDeps): Service<typeof paymentContract> {
   const { store } = deps;
+  const emit = deps.emit ?? (() => {});
   return defineService(paymentContract, {
     listCustomers: () => store.listCustomers(),
 
@@ -47,6 +57,9 @@ export function createPaymentService(deps: PaymentServiceDeps): Service<typeof p
         if (decision.type === "charge") tx.setBalance(request.customerId, decision.balance);
         if (decision.type === "charge" || decision.type === "decline") {
           tx.savePayment(decision.payment);
+        }
+        for (const event of paymentEvents(decision)) {
+          emit(event.type, event.data, { subject: request.orderId, trace: ctx.trace });
         }
         return decision;
       });
@@ -81,6 +94,9 @@ export function createPaymentService(deps: PaymentServiceDeps): Service<typeof p
         const decision = decideRefund(orderId, existing, balance);
         if (decision.type === "refund") tx.setBalance(decision.customerId, decision.balance);
         if (decision.type !== "replay") tx.savePayment(decision.payment);
+        for (const event of paymentEvents(decision)) {
+          emit(event.type, event.data, { subject: orderId, trace: ctx.trace });
+        }
         return decision;
       });
       if (decision.type !== "replay") {

@@ -1,19 +1,24 @@
 import assert from "node:assert/strict";
-import { createClient, FlotillaError, localCallHandler } from "@flotilla/core";
+import { createClient, createContext, FlotillaError, localCallHandler } from "@flotilla/core";
 import { paymentContract } from "../../contracts/mod.ts";
 import { MemoryPaymentStore } from "../infra/memory_payment_store.ts";
+import type { Emit } from "./ports.ts";
+import { recordingEmitter } from "./_recording_emitter.ts";
 import { createPaymentService } from "./service.ts";
 
-function setup() {
+function setup(options: { emit?: Emit } = {}) {
   const store = new MemoryPaymentStore([
     { id: "alice", name: "Alice", balance: 1_000 },
     { id: "carol", name: "Carol", balance: 100 },
   ]);
-  const service = createPaymentService({ store });
+  const recorder = recordingEmitter();
+  const service = createPaymentService({ store, emit: options.emit ?? recorder.emit });
   const client = createClient(paymentContract, localCallHandler(service), { caller: "test" });
   const balance = async (customerId: string) =>
     (await client.call("getCustomer", { customerId })).balance;
-  return { store, service, client, balance };
+  /** The types and payloads emitted so far. */
+  const emitted = () => recorder.events.map(({ type, data }) => ({ type, data }));
+  return { store, service, client, balance, events: recorder.events, emitted };
 }
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
@@ -126,4 +131,82 @@ Deno.test("payment service is ready while its store is open and closes it on sto
   assert.equal(await service.readiness[0]?.check(), true);
   await service.onStop?.();
   assert.equal(store.ping(), false);
+});
+
+Deno.test("payment.charge() emits payment.charged once, with the balance left, about the order", async () => {
+  const { client, events, emitted } = setup();
+  const request = { orderId: "o-1", customerId: "alice", amount: 850 };
+  using ctx = createContext({ service: "order", action: "placeOrder" });
+  await client.call("charge", request, { ctx });
+  await client.call("charge", request, { ctx }); // a replay changes nothing
+  assert.deepEqual(emitted(), [{
+    type: "payment.charged",
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+  }]);
+  assert.equal(events[0]?.subject, "o-1");
+  assert.equal(events[0]?.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("payment.charge() that is declined, mismatched, unknown or voided emits nothing", async () => {
+  const { client, emitted } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "carol", amount: 101 });
+  await client.call("charge", { orderId: "o-1", customerId: "carol", amount: 101 });
+  await rejects(
+    client.call("charge", { orderId: "o-2", customerId: "mallory", amount: 1 }),
+    "UNKNOWN_CUSTOMER",
+  );
+  await client.call("refund", { orderId: "o-3" }); // void
+  await rejects(
+    client.call("charge", { orderId: "o-3", customerId: "alice", amount: 1 }),
+    "PAYMENT_VOIDED",
+  );
+  assert.deepEqual(emitted(), []);
+  await client.call("charge", { orderId: "o-4", customerId: "alice", amount: 1 });
+  await rejects(
+    client.call("charge", { orderId: "o-4", customerId: "alice", amount: 2 }),
+    "PAYMENT_MISMATCH",
+  );
+  assert.deepEqual(emitted().map((e) => e.type), ["payment.charged"]);
+});
+
+Deno.test("payment.refund() emits payment.refunded once, only when it credited", async () => {
+  const { client, events, emitted } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 850 });
+  await client.call("charge", { orderId: "o-2", customerId: "carol", amount: 500 }); // declined
+  using ctx = createContext({ service: "order", action: "placeOrder" });
+  await client.call("refund", { orderId: "o-1" }, { ctx });
+  await client.call("refund", { orderId: "o-1" }, { ctx }); // already refunded
+  await client.call("refund", { orderId: "o-2" }, { ctx }); // voids a decline
+  await client.call("refund", { orderId: "o-3" }, { ctx }); // voids a never-charged order
+  assert.deepEqual(emitted(), [
+    {
+      type: "payment.charged",
+      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+    },
+    {
+      type: "payment.refunded",
+      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000 },
+    },
+  ]);
+  assert.equal(events[1]?.subject, "o-1");
+  assert.equal(events[1]?.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("payment.charge() and refund() keep nothing when the emitter throws", async () => {
+  let failing = false;
+  const { client, balance, store } = setup({
+    emit: () => {
+      if (failing) throw new Error("outbox is full");
+    },
+  });
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 100 });
+  failing = true;
+  await rejects(
+    client.call("charge", { orderId: "o-2", customerId: "alice", amount: 200 }),
+    "INTERNAL",
+  );
+  await rejects(client.call("refund", { orderId: "o-1" }), "INTERNAL");
+  assert.equal(await balance("alice"), 900);
+  assert.equal(store.transaction((tx) => tx.getPayment("o-2")), undefined);
+  assert.equal(store.transaction((tx) => tx.getPayment("o-1"))?.status, "CHARGED");
 });

@@ -57,6 +57,19 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
   }
 
   /**
+   * The store's database connection, for the transactional outbox whose
+   * emitter the service calls inside {@link transaction}.
+   *
+   * @example
+   * ```ts
+   * const emit = node.outbox(store.database, { stream: STREAMS.payment });
+   * ```
+   */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
+  /**
    * Writes `customers` if this database was never seeded; returns whether it
    * did. A later start keeps the data.
    */

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
+import { BusError, EventCatalog, outboxEmitter, SqliteOutbox } from "@flotilla/bus";
+import { createClient, createContext, FlotillaError, localCallHandler } from "@flotilla/core";
+import { paymentContract, STREAMS } from "../../contracts/mod.ts";
+import type { Emit } from "../app/ports.ts";
+import { createPaymentService } from "../app/service.ts";
 import { SqlitePaymentStore } from "./sqlite_payment_store.ts";
 import { CONTRACT_CUSTOMERS, testPaymentStoreContract } from "./_store_contract.ts";
 
@@ -90,4 +95,108 @@ Deno.test("SqlitePaymentStore.ping() is false once closed", () =>
     const store = SqlitePaymentStore.open(`${dir}/payment.db`);
     store.close();
     assert.equal(store.ping(), false);
+  }));
+
+/** The service on a SQLite store whose events go to the outbox of the store's database. */
+function outboxed(path: string, emit?: (outbox: SqliteOutbox) => Emit) {
+  const store = SqlitePaymentStore.open(path);
+  store.seed(CONTRACT_CUSTOMERS);
+  const outbox = new SqliteOutbox(store.database);
+  const service = createPaymentService({
+    store,
+    emit: emit?.(outbox) ?? outboxEmitter(outbox, {
+      stream: STREAMS.payment,
+      source: "/flotilla/payment",
+      catalog: EventCatalog.fromContract(paymentContract),
+    }),
+  });
+  const client = createClient(paymentContract, localCallHandler(service), { caller: "test" });
+  return { store, outbox, client, [Symbol.dispose]: () => store.close() };
+}
+
+Deno.test("SqlitePaymentStore commits the money move and its outbox event together", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/payment.db`;
+    {
+      using shop = outboxed(path);
+      using ctx = createContext({ service: "order", action: "placeOrder" });
+      const request = { orderId: "o-1", customerId: "alice", amount: 850 };
+      await shop.client.call("charge", request, { ctx });
+      await shop.client.call("charge", request, { ctx });
+      await shop.client.call("charge", { orderId: "o-2", customerId: "bob", amount: 201 });
+      await shop.client.call("refund", { orderId: "o-1" });
+      await shop.client.call("refund", { orderId: "o-1" });
+      await shop.client.call("refund", { orderId: "o-2" });
+      const rows = await shop.outbox.pending(10);
+      assert.deepEqual(rows.map((row) => [row.stream, row.aggregate, row.event.type]), [
+        [STREAMS.payment, "o-1", "payment.charged"],
+        [STREAMS.payment, "o-1", "payment.refunded"],
+      ]);
+      assert.deepEqual(rows[0]?.event.data, {
+        orderId: "o-1",
+        customerId: "alice",
+        amount: 850,
+        balance: 150,
+      });
+      assert.equal(rows[0]?.event.subject, "o-1");
+      assert.equal(rows[0]?.event.traceparent?.split("-")[1], ctx.trace.traceId);
+      assert.deepEqual(rows[1]?.event.data, {
+        orderId: "o-1",
+        customerId: "alice",
+        amount: 850,
+        balance: 1_000,
+      });
+    }
+    // Committed: another connection sees both events.
+    const db = new DatabaseSync(path);
+    try {
+      assert.equal((await new SqliteOutbox(db).pending(10)).length, 2);
+    } finally {
+      db.close();
+    }
+  }));
+
+Deno.test("SqlitePaymentStore rolls the money move back when the emitter throws", () =>
+  withDir(async (dir) => {
+    let failing = false;
+    using shop = outboxed(`${dir}/payment.db`, (outbox) => {
+      const emit = outboxEmitter(outbox, { stream: STREAMS.payment, source: "/test" });
+      return (type, data, options) => {
+        emit(type, data, options);
+        if (failing) throw new Error("crashed after writing the event");
+      };
+    });
+    await shop.client.call("charge", { orderId: "o-1", customerId: "alice", amount: 100 });
+    failing = true;
+    await assert.rejects(
+      shop.client.call("charge", { orderId: "o-2", customerId: "alice", amount: 200 }),
+      FlotillaError,
+    );
+    await assert.rejects(shop.client.call("refund", { orderId: "o-1" }), FlotillaError);
+    assert.equal(shop.store.getCustomer("alice")?.balance, 900);
+    assert.equal(shop.store.transaction((tx) => tx.getPayment("o-2")), undefined);
+    assert.equal(shop.store.transaction((tx) => tx.getPayment("o-1"))?.status, "CHARGED");
+    assert.deepEqual((await shop.outbox.pending(10)).map((row) => row.aggregate), ["o-1"]);
+  }));
+
+Deno.test("SqlitePaymentStore rolls the change back when its event breaks the schema", () =>
+  withDir(async (dir) => {
+    using store = SqlitePaymentStore.open(`${dir}/payment.db`);
+    store.seed(CONTRACT_CUSTOMERS);
+    const outbox = new SqliteOutbox(store.database);
+    const emit = outboxEmitter(outbox, {
+      stream: STREAMS.payment,
+      source: "/test",
+      catalog: EventCatalog.fromContract(paymentContract),
+    });
+    assert.throws(
+      () =>
+        store.transaction((tx) => {
+          tx.setBalance("alice", 150);
+          emit("payment.charged", { orderId: "o-1", customerId: "alice", amount: -850 });
+        }),
+      (e: unknown) => e instanceof BusError && e.code === "INVALID_EVENT",
+    );
+    assert.equal(store.getCustomer("alice")?.balance, 1_000);
+    assert.deepEqual(await outbox.pending(10), []);
   }));

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { decideRelease } from "./release.ts";
+import { decideReserve } from "./reserve.ts";
+import { stockEvents } from "./stock_events.ts";
+import type { Reservation } from "./reservation.ts";
+
+const reserved: Reservation = {
+  orderId: "o-1",
+  status: "RESERVED",
+  items: [{ sku: "TEA", quantity: 3 }, { sku: "MUG", quantity: 1 }],
+};
+
+Deno.test("stockEvents() of a reserve is stock.reserved with the stock left after it", () => {
+  const decision = decideReserve(
+    { orderId: "o-1", items: reserved.items },
+    undefined,
+    new Map([["TEA", 10], ["MUG", 1]]),
+  );
+  assert.deepEqual(stockEvents(decision), [{
+    type: "stock.reserved",
+    data: {
+      orderId: "o-1",
+      items: [{ sku: "TEA", quantity: 3, stock: 7 }, { sku: "MUG", quantity: 1, stock: 0 }],
+    },
+  }]);
+});
+
+Deno.test("stockEvents() of a release is stock.released with the stock after it", () => {
+  const decision = decideRelease("o-1", reserved, new Map([["TEA", 7], ["MUG", 0]]));
+  assert.deepEqual(stockEvents(decision), [{
+    type: "stock.released",
+    data: {
+      orderId: "o-1",
+      items: [{ sku: "TEA", quantity: 3, stock: 10 }, { sku: "MUG", quantity: 1, stock: 1 }],
+    },
+  }]);
+});
+
+Deno.test("stockEvents() of a decision that moves no stock is empty", () => {
+  const stock = new Map([["TEA", 10], ["MUG", 0]]);
+  const released: Reservation = { ...reserved, status: "RELEASED" };
+  const decisions = [
+    decideReserve({ orderId: "o-1", items: reserved.items }, reserved, stock), // replay
+    decideReserve({ orderId: "o-1", items: [{ sku: "TEA", quantity: 1 }] }, reserved, stock), // mismatch
+    decideReserve({ orderId: "o-1", items: reserved.items }, released, stock), // released
+    decideReserve({ orderId: "o-1", items: [{ sku: "NOPE", quantity: 1 }] }, undefined, stock),
+    decideReserve({ orderId: "o-1", items: reserved.items }, undefined, stock), // rejected
+    decideRelease("o-1", undefined, stock), // tombstone
+    decideRelease("o-1", released, stock), // noop
+  ];
+  assert.deepEqual(decisions.map((d) => d.type), [
+    "replay",
+    "mismatch",
+    "released",
+    "unknown_sku",
+    "rejected",
+    "tombstone",
+    "noop",
+  ]);
+  for (const decision of decisions) assert.deepEqual(stockEvents(decision), []);
+});

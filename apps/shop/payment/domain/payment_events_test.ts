@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { decideCharge } from "./charge.ts";
+import type { Payment } from "./payment.ts";
+import { paymentEvents } from "./payment_events.ts";
+import { decideRefund } from "./refund.ts";
+
+const terms = { customerId: "alice", amount: 850 };
+const charged: Payment = { orderId: "o-1", status: "CHARGED", terms };
+
+Deno.test("paymentEvents() of a charge is payment.charged with the balance left", () => {
+  const decision = decideCharge({ orderId: "o-1", ...terms }, undefined, 1_000);
+  assert.deepEqual(paymentEvents(decision), [{
+    type: "payment.charged",
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+  }]);
+});
+
+Deno.test("paymentEvents() of a refund is payment.refunded with the balance after it", () => {
+  const decision = decideRefund("o-1", charged, 150);
+  assert.deepEqual(paymentEvents(decision), [{
+    type: "payment.refunded",
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000 },
+  }]);
+});
+
+Deno.test("paymentEvents() of a decision that moves no money is empty", () => {
+  const request = { orderId: "o-1", ...terms };
+  const declined: Payment = { ...charged, status: "DECLINED" };
+  const refunded: Payment = { ...charged, status: "REFUNDED" };
+  const decisions = [
+    decideCharge(request, charged, 1_000), // replay
+    decideCharge({ ...request, amount: 1 }, charged, 1_000), // mismatch
+    decideCharge(request, refunded, 1_000), // voided
+    decideCharge(request, undefined, undefined), // unknown customer
+    decideCharge(request, undefined, 849), // decline
+    decideRefund("o-1", undefined, undefined), // void
+    decideRefund("o-1", declined, undefined), // void
+    decideRefund("o-1", refunded, 1_000), // replay
+  ];
+  assert.deepEqual(decisions.map((d) => d.type), [
+    "replay",
+    "mismatch",
+    "voided",
+    "unknown_customer",
+    "decline",
+    "void",
+    "void",
+    "replay",
+  ]);
+  for (const decision of decisions) assert.deepEqual(paymentEvents(decision), []);
+});
