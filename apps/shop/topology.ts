@@ -9,11 +9,12 @@ import type { SystemPlan } from "@flotilla/supervisor";
 import {
   gatewayContract,
   inventoryContract,
+  notificationContract,
   orderContract,
   paymentContract,
 } from "./contracts/mod.ts";
 
-/** The shop: gateway, order, inventory and payment, each its own process. */
+/** The shop: gateway, order, inventory, payment and the notification read side, each its own process. */
 export const shop: SystemPlan = {
   name: "shop",
   services: [
@@ -21,5 +22,6 @@ export const shop: SystemPlan = {
     { contract: orderContract, entry: new URL("./order/main.ts", import.meta.url) },
     { contract: inventoryContract, entry: new URL("./inventory/main.ts", import.meta.url) },
     { contract: paymentContract, entry: new URL("./payment/main.ts", import.meta.url) },
+    { contract: notificationContract, entry: new URL("./notification/main.ts", import.meta.url) },
   ],
 };

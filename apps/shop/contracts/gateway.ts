@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
 import { Customer, CustomerId, OrderId, OrderLinesRequest, OrderView, Product } from "./schemas.ts";
+import { HistoryEntry, NotificationView, StockFigure } from "./notification.ts";
 
 /** The gateway's contract. */
 export const gatewayContract = defineContract({
@@ -64,9 +65,35 @@ export const gatewayContract = defineContract({
       idempotent: true,
       http: { method: "GET", path: "/orders" },
     },
+    customerHistory: {
+      description: "A customer's orders as the read side knows them: eventually consistent with " +
+        "GET /orders?customerId=, converging once every event is consumed.",
+      input: z.strictObject({ id: CustomerId }),
+      output: z.array(HistoryEntry),
+      idempotent: true,
+      http: { method: "GET", path: "/customers/:id/history" },
+    },
+    customerNotifications: {
+      description: "A customer's notifications (order confirmed or cancelled, charges, refunds).",
+      input: z.strictObject({
+        id: CustomerId,
+        limit: z.coerce.number().int().min(1).max(1000).optional(),
+      }),
+      output: z.array(NotificationView),
+      idempotent: true,
+      http: { method: "GET", path: "/customers/:id/notifications" },
+    },
+    stockFigures: {
+      description: "Stock figures as the read side knows them: eventually consistent with " +
+        "GET /products.",
+      input: z.strictObject({}),
+      output: z.array(StockFigure),
+      idempotent: true,
+      http: { method: "GET", path: "/stock" },
+    },
   },
   needs: {
     port: { env: "PORT", default: 8080, public: true },
-    peers: ["order", "inventory", "payment"],
+    peers: ["order", "inventory", "payment", "notification"],
   },
 });

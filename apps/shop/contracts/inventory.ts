@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
+import { inventoryEvents } from "./events.ts";
 import { OrderId, OrderLineRequest, Product, Sku } from "./schemas.ts";
 
 /** The inventory service's contract. */
@@ -55,5 +56,6 @@ export const inventoryContract = defineContract({
       idempotent: true,
     },
   },
+  events: { emits: inventoryEvents },
   needs: { dataDir: true },
 });

@@ -9,3 +9,10 @@ export { gatewayContract } from "./gateway.ts";
 export { orderContract } from "./order.ts";
 export { inventoryContract } from "./inventory.ts";
 export { paymentContract } from "./payment.ts";
+export * from "./events.ts";
+export {
+  HistoryEntry,
+  notificationContract,
+  NotificationView,
+  StockFigure,
+} from "./notification.ts";

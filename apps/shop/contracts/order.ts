@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
+import { orderEvents } from "./events.ts";
 import { CustomerId, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
 
 /** The order service's contract. */
@@ -40,5 +41,6 @@ export const orderContract = defineContract({
       idempotent: true,
     },
   },
+  events: { emits: orderEvents },
   needs: { dataDir: true, peers: ["inventory", "payment"] },
 });

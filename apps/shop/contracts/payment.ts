@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
+import { paymentEvents } from "./events.ts";
 import { Cents, Customer, CustomerId, OrderId } from "./schemas.ts";
 
 /** The payment service's contract. */
@@ -52,5 +53,6 @@ export const paymentContract = defineContract({
       idempotent: true,
     },
   },
+  events: { emits: paymentEvents },
   needs: { dataDir: true },
 });

@@ -18,5 +18,6 @@ const peers = createPeerClients({
   inventory: node.peers.pipeline("inventory"),
   payment: node.peers.pipeline("payment"),
   order: node.peers.pipeline("order"),
+  notification: node.peers.pipeline("notification"),
 });
 await node.serve(createGatewayService(peers));

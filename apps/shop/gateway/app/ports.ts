@@ -6,7 +6,12 @@
  */
 
 import type { ServiceClient } from "@flotilla/core";
-import type { inventoryContract, orderContract, paymentContract } from "../../contracts/mod.ts";
+import type {
+  inventoryContract,
+  notificationContract,
+  orderContract,
+  paymentContract,
+} from "../../contracts/mod.ts";
 
 /** The inventory service, as the gateway calls it. */
 export type InventoryPeer = Pick<ServiceClient<typeof inventoryContract>, "call">;
@@ -16,6 +21,9 @@ export type PaymentPeer = Pick<ServiceClient<typeof paymentContract>, "call">;
 export type OrderPeer = Pick<ServiceClient<typeof orderContract>, "call">;
 
 /** The gateway's peers. */
+/** The read side, as the gateway calls it. */
+export type NotificationPeer = Pick<ServiceClient<typeof notificationContract>, "call">;
+
 export interface GatewayPeers {
   /** Catalogue and stock. */
   inventory: InventoryPeer;
@@ -23,4 +31,6 @@ export interface GatewayPeers {
   payment: PaymentPeer;
   /** Orders. */
   order: OrderPeer;
+  /** The read side. */
+  notification: NotificationPeer;
 }

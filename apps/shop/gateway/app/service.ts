@@ -23,7 +23,7 @@ import type { GatewayPeers } from "./ports.ts";
  * ```
  */
 export function createGatewayService(peers: GatewayPeers): Service<typeof gatewayContract> {
-  const { inventory, payment, order } = peers;
+  const { inventory, payment, order, notification } = peers;
   return defineService(gatewayContract, {
     listProducts: (_input, ctx) => inventory.call("listProducts", {}, { ctx }),
 
@@ -45,5 +45,15 @@ export function createGatewayService(peers: GatewayPeers): Service<typeof gatewa
         ...(customerId === undefined ? {} : { customerId }),
         ...(limit === undefined ? {} : { limit }),
       }, { ctx }),
+
+    customerHistory: ({ id }, ctx) => notification.call("history", { customerId: id }, { ctx }),
+
+    customerNotifications: ({ id, limit }, ctx) =>
+      notification.call("notifications", {
+        customerId: id,
+        ...(limit === undefined ? {} : { limit }),
+      }, { ctx }),
+
+    stockFigures: (_input, ctx) => notification.call("stock", {}, { ctx }),
   });
 }

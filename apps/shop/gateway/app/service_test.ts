@@ -46,6 +46,7 @@ function setup(answers: {
   inventory?: (call: OutboundCall) => unknown;
   payment?: (call: OutboundCall) => unknown;
   order?: (call: OutboundCall) => unknown;
+  notification?: (call: OutboundCall) => unknown;
 }) {
   const none = () => {
     throw new Error("unexpected call");
@@ -53,16 +54,18 @@ function setup(answers: {
   const inventory = peer(answers.inventory ?? none);
   const payment = peer(answers.payment ?? none);
   const orders = peer(answers.order ?? none);
+  const notification = peer(answers.notification ?? none);
   const gateway = createGatewayService(
     createPeerClients({
       inventory: inventory.handler,
       payment: payment.handler,
       order: orders.handler,
+      notification: notification.handler,
     }),
   );
   const host = new ServiceHost(gateway, { logger: new Logger({ sink: new MemorySink() }) });
   host.markReady();
-  return { host, inventory, payment, orders };
+  return { host, inventory, payment, orders, notification };
 }
 
 Deno.test("gateway.listProducts() is inventory.listProducts()", async () => {
@@ -164,4 +167,33 @@ Deno.test("gateway is a service with no readiness checks and nothing to close", 
   const { host } = setup({});
   assert.equal(host.service.readiness.length, 0);
   assert.equal(host.service.onStop, undefined);
+});
+
+Deno.test("gateway's read-side routes call the notification service", async () => {
+  const history = [{
+    orderId: "o-1",
+    customerId: "alice",
+    total: 850,
+    status: "CONFIRMED",
+    updatedAt: "2026-11-26T00:00:00.000Z",
+  }];
+  const { host, notification } = setup({
+    notification: (call) =>
+      call.action === "history"
+        ? history
+        : call.action === "stock"
+        ? [{ sku: "TEA", stock: 3 }]
+        : [],
+  });
+  assert.deepEqual((await host.invoke("customerHistory", { id: "alice" }, {})).output, history);
+  assert.deepEqual((await host.invoke("stockFigures", {}, {})).output, [{ sku: "TEA", stock: 3 }]);
+  assert.deepEqual(
+    (await host.invoke("customerNotifications", { id: "alice", limit: "5" }, {})).output,
+    [],
+  );
+  assert.deepEqual(notification.calls.map((c) => [c.action, c.input]), [
+    ["history", { customerId: "alice" }],
+    ["stock", {}],
+    ["notifications", { customerId: "alice", limit: 5 }],
+  ]);
 });

@@ -8,6 +8,7 @@ import { type CallHandler, type Clock, createClient } from "@flotilla/core";
 import {
   gatewayContract,
   inventoryContract,
+  notificationContract,
   orderContract,
   paymentContract,
 } from "../../contracts/mod.ts";
@@ -35,7 +36,12 @@ export interface PeerClientsOptions {
  * ```
  */
 export function createPeerClients(
-  handlers: { inventory: CallHandler; payment: CallHandler; order: CallHandler },
+  handlers: {
+    inventory: CallHandler;
+    payment: CallHandler;
+    order: CallHandler;
+    notification: CallHandler;
+  },
   options: PeerClientsOptions = {},
 ): GatewayPeers {
   const clientOptions = { caller: gatewayContract.name, ...options };
@@ -43,5 +49,6 @@ export function createPeerClients(
     inventory: createClient(inventoryContract, handlers.inventory, clientOptions),
     payment: createClient(paymentContract, handlers.payment, clientOptions),
     order: createClient(orderContract, handlers.order, clientOptions),
+    notification: createClient(notificationContract, handlers.notification, clientOptions),
   };
 }

@@ -10,7 +10,12 @@ Deno.test("createPeerClients() calls each peer through its own handler, as gatew
   };
   const clock = new ManualClock(1_000);
   const peers = createPeerClients(
-    { inventory: handler("inventory"), payment: handler("payment"), order: handler("order") },
+    {
+      inventory: handler("inventory"),
+      payment: handler("payment"),
+      order: handler("order"),
+      notification: handler("notification"),
+    },
     { defaultTimeoutMs: 2_000, clock },
   );
   await peers.inventory.call("listProducts", {});

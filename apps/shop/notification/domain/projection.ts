@@ -1,0 +1,193 @@
+/**
+ * The read side of the shop, as pure decisions: what each event changes in
+ * the customer-facing views (order history, notifications, balances, stock
+ * figures). The infrastructure applies the changes in the same transaction
+ * as the inbox record, so a redelivered event changes nothing twice.
+ *
+ * @module
+ */
+
+/** Status of an order in the read model. */
+export type ReadStatus = "PENDING" | "CONFIRMED" | "CANCELLED";
+
+/** One order as the history view shows it. */
+export interface OrderSummary {
+  /** The order. */
+  readonly orderId: string;
+  /** Its customer. */
+  readonly customerId: string;
+  /** Its total in cents. */
+  readonly total: number;
+  /** Where it is. */
+  readonly status: ReadStatus;
+  /** Why it was cancelled. */
+  readonly reason?: string;
+  /** When the read model last changed it (the event's time). */
+  readonly updatedAt: string;
+}
+
+/** A message for a customer. */
+export interface Notification {
+  /** The id of the event it came from (one notification per event at most). */
+  readonly id: string;
+  /** The customer. */
+  readonly customerId: string;
+  /** The order it is about. */
+  readonly orderId: string;
+  /** The event type. */
+  readonly type: string;
+  /** The text. */
+  readonly message: string;
+  /** When, RFC 3339. */
+  readonly time: string;
+}
+
+/** A change to the read model, discriminated on `type`. */
+export type ReadChange =
+  | { readonly type: "order"; readonly order: OrderSummary }
+  | {
+    readonly type: "order_status";
+    readonly orderId: string;
+    readonly status: ReadStatus;
+    readonly reason?: string;
+    readonly time: string;
+  }
+  | { readonly type: "stock"; readonly sku: string; readonly stock: number }
+  | { readonly type: "balance"; readonly customerId: string; readonly balance: number }
+  | { readonly type: "notification"; readonly notification: Notification };
+
+/** The parts of an event the projection reads. */
+export interface ProjectedEvent {
+  /** The event id. */
+  readonly id: string;
+  /** Its type. */
+  readonly type: string;
+  /** Its time. */
+  readonly time: string;
+  /** Its payload (already validated against the type's schema). */
+  readonly data: Record<string, unknown>;
+}
+
+interface EventFields {
+  orderId: string;
+  customerId: string;
+  total: number;
+  reason: string;
+  items: Array<{ sku: string; stock: number }>;
+  amount: number;
+  balance: number;
+}
+
+const FINAL: ReadonlySet<ReadStatus> = new Set(["CONFIRMED", "CANCELLED"]);
+
+/** Whether moving an order from `current` to `next` is allowed: the read model never goes backwards. */
+export function advances(current: ReadStatus | undefined, next: ReadStatus): boolean {
+  if (current === undefined) return true;
+  if (FINAL.has(current)) return false;
+  return next !== "PENDING";
+}
+
+/** The changes `event` makes to the read model; an unknown type changes nothing. */
+export function project(event: ProjectedEvent): ReadChange[] {
+  // The bus validated the payload against its type's schema; these are the fields the views use.
+  const d = event.data as unknown as EventFields;
+  const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
+  switch (event.type) {
+    case "order.created":
+      return [{
+        type: "order",
+        order: {
+          orderId: d.orderId,
+          customerId: d.customerId,
+          total: d.total,
+          status: "PENDING",
+          updatedAt: event.time,
+        },
+      }];
+    case "order.confirmed":
+      return [
+        { type: "order_status", orderId: d.orderId, status: "CONFIRMED", time: event.time },
+        notification(
+          event,
+          d.customerId,
+          d.orderId,
+          `Order ${d.orderId} is confirmed (${money(d.total)}).`,
+        ),
+      ];
+    case "order.cancelled":
+      return [
+        {
+          type: "order_status",
+          orderId: d.orderId,
+          status: "CANCELLED",
+          reason: d.reason,
+          time: event.time,
+        },
+        notification(
+          event,
+          d.customerId,
+          d.orderId,
+          `Order ${d.orderId} was cancelled: ${reasonText(d.reason)}.`,
+        ),
+      ];
+    case "stock.reserved":
+    case "stock.released":
+      return d.items.map((line) => ({
+        type: "stock" as const,
+        sku: line.sku,
+        stock: line.stock,
+      }));
+    case "payment.charged":
+      return [
+        { type: "balance", customerId: d.customerId, balance: d.balance },
+        notification(
+          event,
+          d.customerId,
+          d.orderId,
+          `You were charged ${money(d.amount)} for order ${d.orderId}.`,
+        ),
+      ];
+    case "payment.refunded":
+      return [
+        { type: "balance", customerId: d.customerId, balance: d.balance },
+        notification(
+          event,
+          d.customerId,
+          d.orderId,
+          `${money(d.amount)} for order ${d.orderId} was refunded.`,
+        ),
+      ];
+    default:
+      return [];
+  }
+}
+
+function notification(
+  event: ProjectedEvent,
+  customerId: string,
+  orderId: string,
+  message: string,
+): ReadChange {
+  return {
+    type: "notification",
+    notification: {
+      id: event.id,
+      customerId,
+      orderId,
+      type: event.type,
+      message,
+      time: event.time,
+    },
+  };
+}
+
+function reasonText(reason: string): string {
+  switch (reason) {
+    case "OUT_OF_STOCK":
+      return "something was out of stock";
+    case "INSUFFICIENT_FUNDS":
+      return "the balance was too low";
+    default:
+      return reason.toLowerCase().replaceAll("_", " ");
+  }
+}

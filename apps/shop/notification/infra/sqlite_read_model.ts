@@ -1,0 +1,160 @@
+/**
+ * The read model's SQLite store: applies the projection's changes and
+ * answers the views.
+ *
+ * @module
+ */
+
+import type { DatabaseSync } from "node:sqlite";
+import { integer, openDatabase, type Row, text } from "@flotilla/sqlite";
+import {
+  advances,
+  type Notification,
+  type OrderSummary,
+  type ReadChange,
+  type ReadStatus,
+} from "../domain/projection.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS orders (
+  order_id    TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  total       INTEGER NOT NULL,
+  status      TEXT NOT NULL,
+  reason      TEXT,
+  updated_at  TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS orders_by_customer ON orders (customer_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS notifications (
+  id          TEXT PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  order_id    TEXT NOT NULL,
+  type        TEXT NOT NULL,
+  message     TEXT NOT NULL,
+  time        TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS notifications_by_customer ON notifications (customer_id, time DESC);
+CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS balances (customer_id TEXT PRIMARY KEY, balance INTEGER NOT NULL) STRICT;
+`;
+
+/** The read model on SQLite. Writes run inside the inbox's transaction. */
+export class SqliteReadModel implements Disposable {
+  /** The database, shared with the inbox so a change and its event id commit together. */
+  readonly database: DatabaseSync;
+
+  private constructor(db: DatabaseSync) {
+    this.database = db;
+  }
+
+  /** Opens (creating if needed) the read model at `path`. */
+  static open(path: string): SqliteReadModel {
+    return new SqliteReadModel(openDatabase(path, { schema: SCHEMA }));
+  }
+
+  /** Applies `changes` (call it inside a transaction: the inbox's). */
+  apply(changes: readonly ReadChange[]): void {
+    const db = this.database;
+    for (const change of changes) {
+      switch (change.type) {
+        case "order": {
+          const o = change.order;
+          db.prepare(
+            `INSERT INTO orders (order_id, customer_id, total, status, reason, updated_at)
+             VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (order_id) DO NOTHING`,
+          ).run(o.orderId, o.customerId, o.total, o.status, o.updatedAt);
+          break;
+        }
+        case "order_status": {
+          const current = db.prepare("SELECT status FROM orders WHERE order_id = ?").get(
+            change.orderId,
+          );
+          // A status event before the order's creation event (another stream's order) is kept once it arrives.
+          if (!current) break;
+          if (!advances(text(current, "status") as ReadStatus, change.status)) break;
+          db.prepare("UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE order_id = ?")
+            .run(change.status, change.reason ?? null, change.time, change.orderId);
+          break;
+        }
+        case "stock":
+          db.prepare(
+            "INSERT INTO stock (sku, stock) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
+          ).run(change.sku, change.stock);
+          break;
+        case "balance":
+          db.prepare(
+            `INSERT INTO balances (customer_id, balance) VALUES (?, ?)
+             ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance`,
+          ).run(change.customerId, change.balance);
+          break;
+        case "notification": {
+          const n = change.notification;
+          db.prepare(
+            `INSERT INTO notifications (id, customer_id, order_id, type, message, time)
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+          ).run(n.id, n.customerId, n.orderId, n.type, n.message, n.time);
+          break;
+        }
+      }
+    }
+  }
+
+  /** A customer's orders, newest first. */
+  history(customerId: string): OrderSummary[] {
+    return this.database.prepare(
+      `SELECT order_id, customer_id, total, status, reason, updated_at FROM orders
+       WHERE customer_id = ? ORDER BY updated_at DESC, order_id`,
+    ).all(customerId).map((row) => ({
+      orderId: text(row, "order_id"),
+      customerId: text(row, "customer_id"),
+      total: integer(row, "total"),
+      status: text(row, "status") as ReadStatus,
+      ...(row.reason === null ? {} : { reason: text(row, "reason") }),
+      updatedAt: text(row, "updated_at"),
+    }));
+  }
+
+  /** A customer's notifications, newest first. */
+  notifications(customerId: string, limit: number): Notification[] {
+    return this.database.prepare(
+      `SELECT id, customer_id, order_id, type, message, time FROM notifications
+       WHERE customer_id = ? ORDER BY time DESC, id DESC LIMIT ?`,
+    ).all(customerId, limit).map(toNotification);
+  }
+
+  /** The stock figures seen so far, by sku. */
+  stock(): Array<{ sku: string; stock: number }> {
+    return this.database.prepare("SELECT sku, stock FROM stock ORDER BY sku").all()
+      .map((row) => ({ sku: text(row, "sku"), stock: integer(row, "stock") }));
+  }
+
+  /** Whether the database answers. */
+  ping(): boolean {
+    try {
+      return this.database.isOpen && this.database.prepare("SELECT 1 AS ok").get()?.ok === 1;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Closes the database; idempotent. */
+  close(): void {
+    if (this.database.isOpen) this.database.close();
+  }
+
+  /** Closes the database. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function toNotification(row: Row): Notification {
+  return {
+    id: text(row, "id"),
+    customerId: text(row, "customer_id"),
+    orderId: text(row, "order_id"),
+    type: text(row, "type"),
+    message: text(row, "message"),
+    time: text(row, "time"),
+  };
+}

@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { immediate } from "@flotilla/sqlite";
+import { project } from "../domain/projection.ts";
+import { SqliteReadModel } from "./sqlite_read_model.ts";
+
+async function withModel(body: (model: SqliteReadModel) => void): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "notification-" });
+  try {
+    using model = SqliteReadModel.open(`${dir}/notification.db`);
+    body(model);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const event = (id: string, type: string, data: Record<string, unknown>, time: string) => ({
+  id,
+  type,
+  data,
+  time,
+});
+
+Deno.test("SqliteReadModel builds history, notifications and stock from events", () =>
+  withModel((model) => {
+    const apply = (e: ReturnType<typeof event>) =>
+      immediate(model.database, () => model.apply(project(e)));
+    apply(
+      event(
+        "e1",
+        "order.created",
+        { orderId: "o1", customerId: "alice", items: [], total: 850 },
+        "2026-01-01T00:00:01Z",
+      ),
+    );
+    apply(
+      event("e2", "stock.reserved", {
+        orderId: "o1",
+        items: [{ sku: "TEA", quantity: 1, stock: 99 }],
+      }, "2026-01-01T00:00:02Z"),
+    );
+    apply(
+      event("e3", "payment.charged", {
+        orderId: "o1",
+        customerId: "alice",
+        amount: 850,
+        balance: 49150,
+      }, "2026-01-01T00:00:03Z"),
+    );
+    apply(
+      event(
+        "e4",
+        "order.confirmed",
+        { orderId: "o1", customerId: "alice", total: 850 },
+        "2026-01-01T00:00:04Z",
+      ),
+    );
+    assert.deepEqual(model.history("alice").map((o) => [o.orderId, o.status]), [[
+      "o1",
+      "CONFIRMED",
+    ]]);
+    assert.deepEqual(model.stock(), [{ sku: "TEA", stock: 99 }]);
+    assert.deepEqual(model.notifications("alice", 10).map((n) => n.type), [
+      "order.confirmed",
+      "payment.charged",
+    ]);
+    assert.deepEqual(model.history("bob"), []);
+  }));
+
+Deno.test("SqliteReadModel never moves an order backwards and keeps one notification per event", () =>
+  withModel((model) => {
+    const apply = (e: ReturnType<typeof event>) =>
+      immediate(model.database, () => model.apply(project(e)));
+    apply(
+      event(
+        "e1",
+        "order.created",
+        { orderId: "o1", customerId: "carol", items: [], total: 4900 },
+        "2026-01-01T00:00:01Z",
+      ),
+    );
+    apply(
+      event("e2", "order.cancelled", {
+        orderId: "o1",
+        customerId: "carol",
+        reason: "INSUFFICIENT_FUNDS",
+      }, "2026-01-01T00:00:02Z"),
+    );
+    apply(
+      event("e2", "order.cancelled", {
+        orderId: "o1",
+        customerId: "carol",
+        reason: "INSUFFICIENT_FUNDS",
+      }, "2026-01-01T00:00:02Z"),
+    );
+    apply(
+      event(
+        "e3",
+        "order.confirmed",
+        { orderId: "o1", customerId: "carol", total: 4900 },
+        "2026-01-01T00:00:03Z",
+      ),
+    );
+    const [order] = model.history("carol");
+    assert.equal(order?.status, "CANCELLED");
+    assert.equal(order?.reason, "INSUFFICIENT_FUNDS");
+    assert.equal(
+      model.notifications("carol", 10).filter((n) => n.type === "order.cancelled").length,
+      1,
+    );
+  }));
