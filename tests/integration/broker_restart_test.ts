@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Bus, BusError, type CloudEvent, createEvent, SqliteInbox } from "@flotilla/bus";
 import { checkEffects, checkTotalQueue, History } from "@flotilla/consistency";
-import { immediate, openDatabase } from "@flotilla/sqlite";
+import { openDatabase } from "@flotilla/sqlite";
 import { startNats, startRedis, waitFor } from "@flotilla/testing";
 
 const TOTAL = 10_000;
