@@ -28,6 +28,7 @@ import {
   SqliteInbox,
   SqliteOutbox,
   type SubscribeOptions,
+  validatedBus,
 } from "@flotilla/bus";
 import { openRegistry, type Registry, registryAnnouncer } from "@flotilla/discovery";
 import { Peers } from "@flotilla/client";
@@ -79,6 +80,8 @@ export interface ServiceNode {
 export interface BootOptions {
   /** Where settings are read from. @default {Deno.env} */
   env?: { get(name: string): string | undefined };
+  /** Exit the process once a signal has stopped the service (tests turn it off). @default {true} */
+  exitOnStop?: boolean;
 }
 
 /**
@@ -171,7 +174,9 @@ export async function bootService(
           logger,
         });
         const handler: DeliveryHandler = inbox.handler(work);
-        return await (await openNodeBus()).subscribe(stream, handler, {
+        // Payloads are checked against the contract's schemas on receipt too: an invalid event
+        // is dead-lettered with the reason instead of reaching `work`.
+        return await validatedBus(await openNodeBus(), catalog).subscribe(stream, handler, {
           consumer: env.instanceId,
           ...subscribe,
         });
@@ -193,6 +198,7 @@ export async function bootService(
           ttlMs: env.registryTtlMs,
         }),
         ...(options.env ? { env: options.env } : {}),
+        ...(options.exitOnStop === undefined ? {} : { exitOnStop: options.exitOnStop }),
       });
       for (const start of starters) started.push(await start());
       return running;
