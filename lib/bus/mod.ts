@@ -78,6 +78,7 @@ export {
   outboxEmitter,
   type OutboxEmitterOptions,
 } from "./outbox_emitter.ts";
+export { type EmittedEvent, type RecordingEmitter, recordingEmitter } from "./recording_emitter.ts";
 export { MemoryBus, type MemoryBusOptions } from "./memory_bus.ts";
 export { SqliteBus, type SqliteBusOptions } from "./sqlite_bus.ts";
 export { type BusUrl, openBus, type OpenBusOptions, parseBusUrl } from "./open_bus.ts";

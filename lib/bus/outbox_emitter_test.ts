@@ -5,6 +5,7 @@ import { EventCatalog } from "./catalog.ts";
 import { BusError } from "./errors.ts";
 import { SqliteOutbox } from "./outbox.ts";
 import { outboxEmitter } from "./outbox_emitter.ts";
+import { recordingEmitter } from "./recording_emitter.ts";
 
 Deno.test("outboxEmitter() writes valid events to the outbox in the caller's transaction", () => {
   const db = openDatabase(":memory:", { schema: "CREATE TABLE t (x INTEGER)" });
@@ -39,4 +40,18 @@ Deno.test("outboxEmitter() writes valid events to the outbox in the caller's tra
   assert.equal(outbox.pending(10).length, 1, "a refused event rolls its transaction back");
   assert.equal(db.prepare("SELECT count(*) AS n FROM t").get()?.n, 1);
   db.close();
+});
+
+Deno.test("recordingEmitter() records valid events and refuses invalid ones like the outbox", () => {
+  const recorder = recordingEmitter(
+    new EventCatalog({ "order.created": z.object({ orderId: z.string() }) }),
+  );
+  recorder.emit("order.created", { orderId: "o-1" }, { subject: "o-1" });
+  assert.throws(() => recorder.emit("order.created", { orderId: 1 }), BusError);
+  assert.deepEqual(recorder.events, [{
+    type: "order.created",
+    data: { orderId: "o-1" },
+    subject: "o-1",
+    trace: undefined,
+  }]);
 });
