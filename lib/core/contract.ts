@@ -82,6 +82,12 @@ export interface ServiceNeeds {
   env?: readonly string[];
   /** Names of the services it calls. */
   peers?: readonly string[];
+  /**
+   * Whether it keeps event-sourced state in an event store
+   * (`FLOTILLA_EVENTSTORE`: SQLite in its data folder, or PostgreSQL).
+   * @default {false}
+   */
+  eventStore?: boolean;
 }
 
 /** A map of action names to their specs. */

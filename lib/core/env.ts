@@ -18,6 +18,7 @@
  * | `FLOTILLA_POLICIES` | call policies (timeouts, retries, breakers…) as JSON | built-in defaults |
  * | `FLOTILLA_BUS` | message bus: `sqlite`, `redis://…`, `nats://…` | none |
  * | `FLOTILLA_BUS_DIR` | folder of the embedded SQLite bus | none |
+ * | `FLOTILLA_EVENTSTORE` | event store of a service whose contract needs one: `sqlite`, `postgres://…` | `sqlite` |
  *
  * @module
  */
@@ -71,6 +72,8 @@ export interface ServiceEnv {
   bus: string | undefined;
   /** Folder of the embedded SQLite bus (`FLOTILLA_BUS_DIR`). */
   busDir: string | undefined;
+  /** The event store (`FLOTILLA_EVENTSTORE`), for a service whose contract needs one. */
+  eventStore: string;
 }
 
 /** Reads environment variables; `Deno.env` fits. */
@@ -87,6 +90,7 @@ export function envVariablesOf(contract: ServiceContract): string[] {
     needs.port?.env ?? "PORT",
     ...(needs.peers ?? []).map(peerUrlVariable),
     ...(needs.env ?? []),
+    ...(needs.eventStore ? ["FLOTILLA_EVENTSTORE"] : []),
   ];
   return [...new Set(names)];
 }
@@ -138,6 +142,7 @@ export function readServiceEnv(
     policies: json(env, "FLOTILLA_POLICIES"),
     bus: env.get("FLOTILLA_BUS") || undefined,
     busDir: env.get("FLOTILLA_BUS_DIR") || undefined,
+    eventStore: (needs.eventStore && env.get("FLOTILLA_EVENTSTORE")) || "sqlite",
   };
 }
 

@@ -57,6 +57,7 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
     policies: undefined,
     bus: undefined,
     busDir: undefined,
+    eventStore: "sqlite",
   });
 });
 
