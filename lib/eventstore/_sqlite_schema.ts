@@ -1,7 +1,7 @@
 /**
- * The tables of the SQLite event store, shared by `SqliteEventStore` and
- * `SqliteProjection` (which keeps its checkpoint in the read model's
- * database, in the same `checkpoints` table). Private to the package.
+ * The tables of the SQLite event store. (A projection keeps its checkpoint
+ * in its read model's database, in `projection_checkpoints`: see
+ * `_projection_checkpoint.ts`.) Private to the package.
  *
  * @module
  */

@@ -36,9 +36,14 @@ export type EventStoreErrorCode =
   | "EVENTSTORE_UNAVAILABLE"
   | "INVALID_EVENT"
   | "INVALID_EVENTSTORE_URL"
-  | "EVENTSTORE_CLOSED";
+  | "EVENTSTORE_CLOSED"
+  | "PROJECTION_SUPERSEDED";
 
-/** An event store operation failed. `EVENTSTORE_UNAVAILABLE` is retryable. */
+/**
+ * An event store operation failed. `EVENTSTORE_UNAVAILABLE` is retryable.
+ * `PROJECTION_SUPERSEDED`: a running projector found its read model taken
+ * over by another version of its projection (the one started last wins).
+ */
 export class EventStoreError extends FlotillaError {
   /** The stable code. */
   declare readonly code: EventStoreErrorCode;
@@ -54,7 +59,7 @@ export class EventStoreError extends FlotillaError {
         ? "UNAVAILABLE"
         : code === "IDEMPOTENCY_CONFLICT"
         ? "ALREADY_EXISTS"
-        : code === "EVENTSTORE_CLOSED"
+        : code === "EVENTSTORE_CLOSED" || code === "PROJECTION_SUPERSEDED"
         ? "FAILED_PRECONDITION"
         : "INVALID_ARGUMENT",
       cause: options.cause,
