@@ -30,6 +30,7 @@ import {
   type SubscribeOptions,
   validatedBus,
 } from "@flotilla/bus";
+import { type EventStore, openEventStore, parseEventStoreUrl } from "@flotilla/eventstore";
 import { openRegistry, type Registry, registryAnnouncer } from "@flotilla/discovery";
 import { Peers } from "@flotilla/client";
 import { serveService } from "@flotilla/http";
@@ -57,6 +58,16 @@ export interface ServiceNode {
    * finishes its batch before the service's own `onStop` closes `db`.
    */
   outbox(db: DatabaseSync, options: { stream: string }): EventEmitter;
+  /**
+   * The event store named by `FLOTILLA_EVENTSTORE` (for a contract that
+   * needs one): SQLite in `db` (the default), or PostgreSQL. Every event
+   * appended is also written, in the append's transaction, to an outbox
+   * (`db`'s, or the PostgreSQL schema's) that a relay publishes to `stream`
+   * from `serve()` on, each event once; the relay stops before the
+   * service's own `onStop`, which must dispose the store (after its
+   * projectors) and then close `db`.
+   */
+  eventStore(db: DatabaseSync, options: { stream: string }): Promise<EventStore>;
   /**
    * Consumes `stream` from `serve()` on, each event processed once: `work`
    * runs synchronously in one transaction with the inbox record on `db`.
@@ -162,6 +173,33 @@ export async function bootService(
         // Called inside the writer's transaction: the relay reads once it has committed.
         onEmit: () => queueMicrotask(() => relay?.notify()),
       });
+    },
+    async eventStore(db, { stream }) {
+      let relay: OutboxRelay | undefined;
+      const sqlite = parseEventStoreUrl(env.eventStore).type === "sqlite"
+        ? new SqliteOutbox(db)
+        : undefined;
+      const { store, outbox } = await openEventStore(env.eventStore, {
+        db,
+        outbox: {
+          stream,
+          source: `/flotilla/${contract.name}`,
+          catalog,
+          onWrite: () => relay?.notify(),
+          ...(sqlite === undefined ? {} : { sqlite }),
+        },
+      });
+      starters.push(async () => {
+        relay = new OutboxRelay({
+          outbox: outbox!,
+          bus: await openNodeBus(),
+          logger,
+          owner: env.instanceId,
+        });
+        relay.notify();
+        return relay;
+      });
+      return store;
     },
     consume(db, stream, work, subscribe) {
       starters.push(async () => {

@@ -27,6 +27,8 @@ export interface ChildEnvOptions {
   bus?: string | undefined;
   /** The folder of the embedded SQLite bus. */
   busDir?: string | undefined;
+  /** The value of `FLOTILLA_EVENTSTORE`, for a service whose contract needs an event store. */
+  eventStore?: string | undefined;
   /**
    * Base URLs of every instance of each declared peer, by name; given only
    * with the `static` registry (with any other, peers are found through it).
@@ -36,14 +38,15 @@ export interface ChildEnvOptions {
 
 /** Variables the supervisor sets itself, or reads for itself only. */
 const MANAGED =
-  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
+  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_EVENTSTORE|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
 
 /**
  * The environment of a service process: the supervisor's own, without the
  * variables the supervisor manages, then the plan's `env`, then the managed
  * ones — its port variable, `FLOTILLA_HOST`, `FLOTILLA_DATA_DIR` (only when it
  * needs a data folder), `FLOTILLA_INSTANCE_ID`, `FLOTILLA_REGISTRY`,
- * `FLOTILLA_REGISTRY_DIR` (only for the `local` registry) and
+ * `FLOTILLA_REGISTRY_DIR` (only for the `local` registry), `FLOTILLA_BUS`
+ * and `FLOTILLA_EVENTSTORE` (only to a service that uses them) and
  * `FLOTILLA_PEER_<NAME>_URL` of each peer (only for the `static` one), its
  * instances' URLs comma-separated. When a proxy is configured, the loopback,
  * the service's own host and the registry's host are added to `NO_PROXY`,
@@ -67,6 +70,7 @@ export function childEnv(service: ServicePlan, options: ChildEnvOptions): Record
   if (options.registryDir !== undefined) env.FLOTILLA_REGISTRY_DIR = options.registryDir;
   if (options.bus !== undefined) env.FLOTILLA_BUS = options.bus;
   if (options.busDir !== undefined) env.FLOTILLA_BUS_DIR = options.busDir;
+  if (options.eventStore !== undefined) env.FLOTILLA_EVENTSTORE = options.eventStore;
   for (const [peer, urls] of Object.entries(options.peers)) {
     if (urls.length > 0) env[peerUrlVariable(peer)] = urls.join(",");
   }

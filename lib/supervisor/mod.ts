@@ -56,6 +56,7 @@ export {
 export {
   type Address,
   type BusAccess,
+  type EventStoreAccess,
   permissionFlags,
   type PermissionOptions,
   type RegistryAccess,

@@ -25,6 +25,17 @@ export interface BusAccess {
   addresses?: readonly Address[];
 }
 
+/** What a service needs to reach its event store (`FLOTILLA_EVENTSTORE`), beyond its data folder. */
+export interface EventStoreAccess {
+  /** Database servers (PostgreSQL): granted network access. */
+  addresses?: readonly Address[];
+  /**
+   * Prefixes of the environment variables its driver reads (`PG` for
+   * postgres.js): granted as `PG*`.
+   */
+  envPrefixes?: readonly string[];
+}
+
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
 export interface RegistryAccess {
   /**
@@ -51,9 +62,12 @@ export interface PermissionOptions {
   registry?: RegistryAccess;
   /** What the service's message bus needs, when it emits or handles events. @default {{}} */
   bus?: BusAccess;
+  /** What the service's event store needs, when its contract needs one. @default {{}} */
+  eventStore?: EventStoreAccess;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const ENV_PREFIX = /^[A-Z][A-Z0-9_]*$/;
 const BAD_HOST = /[\s,/@[\]]|^$/;
 
 /**
@@ -121,6 +135,10 @@ export function permissionFlags(
   (bus.addresses ?? []).forEach((address, index) =>
     net.push(hostPort(name, `bus.addresses[${index}]`, address))
   );
+  const eventStore = options.eventStore ?? {};
+  (eventStore.addresses ?? []).forEach((address, index) =>
+    net.push(hostPort(name, `eventStore.addresses[${index}]`, address))
+  );
   const flags = ["--no-prompt", `--allow-net=${[...new Set(net)].join(",")}`];
 
   const files: string[] = [];
@@ -142,6 +160,14 @@ export function permissionFlags(
         `Cannot grant "${name}" its environment as variable names must be identifiers: current value is "${variable}"`,
       );
     }
+  }
+  for (const prefix of eventStore.envPrefixes ?? []) {
+    if (!ENV_PREFIX.test(prefix)) {
+      throw new RangeError(
+        `Cannot grant "${name}" its event store's variables as a prefix must be upper-case letters, digits and _: current value is "${prefix}"`,
+      );
+    }
+    variables.push(`${prefix}*`);
   }
   flags.push(`--allow-env=${variables.join(",")}`);
   return flags;

@@ -283,3 +283,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("permissionFlags() grants an event store's server and its driver's variables", () => {
+  const flags = permissionFlags(contract({ dataDir: true, eventStore: true }), {
+    listen: local(4000),
+    dataDir: "/srv/shop/.flotilla/order",
+    eventStore: { addresses: [{ hostname: "db.internal", port: 5432 }], envPrefixes: ["PG"] },
+  });
+  assert.deepEqual(flags, [
+    "--no-prompt",
+    "--allow-net=127.0.0.1:4000,db.internal:5432",
+    "--allow-read=/srv/shop/.flotilla/order",
+    "--allow-write=/srv/shop/.flotilla/order",
+    `--allow-env=${KERNEL},PORT,FLOTILLA_EVENTSTORE,PG*`,
+  ]);
+  assert.throws(
+    () =>
+      permissionFlags(contract({ eventStore: true }), {
+        listen: local(4000),
+        eventStore: { envPrefixes: ["pg,HOME"] },
+      }),
+    RangeError,
+  );
+});

@@ -16,6 +16,7 @@ import { stopOrphans } from "./_orphans.ts";
 import { waitUntilReady } from "./_readiness.ts";
 import { type RegistrySetting, registrySetting } from "./_registry.ts";
 import { type BusSetting, busSetting } from "./_bus.ts";
+import { type EventStoreSetting, eventStoreSetting } from "./_eventstore.ts";
 import { StatusWriter } from "./_status_writer.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { resolveDataRoot } from "./data_root.ts";
@@ -166,6 +167,13 @@ export interface SupervisorOptions {
    */
   bus?: string;
   /**
+   * The event store of the services whose contract needs one, given to each
+   * as `FLOTILLA_EVENTSTORE`: `sqlite` (in the service's data folder) or
+   * `postgres://user[:password]@host:port/db[?schema=name]`.
+   * @default {FLOTILLA_EVENTSTORE of `env`, else "sqlite"}
+   */
+  eventStore?: string;
+  /**
    * Port of the control API on 127.0.0.1; 0 takes any free port.
    * @default {FLOTILLA_ADMIN_PORT of `env`, else 0}
    */
@@ -256,6 +264,7 @@ export class Supervisor implements AsyncDisposable {
   readonly registry: string;
   readonly #registry: RegistrySetting;
   readonly #bus: BusSetting;
+  readonly #eventStore: EventStoreSetting;
   readonly #replicas: ReadonlyMap<string, number>;
   readonly #adminPort: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -303,6 +312,7 @@ export class Supervisor implements AsyncDisposable {
     this.#registry = registrySetting(options.registry ?? this.#env.FLOTILLA_REGISTRY);
     this.registry = this.#registry.value;
     this.#bus = busSetting(options.bus ?? this.#env.FLOTILLA_BUS);
+    this.#eventStore = eventStoreSetting(options.eventStore ?? this.#env.FLOTILLA_EVENTSTORE);
     this.#adminPort = options.adminPort === undefined
       ? adminPortOf(this.#env)
       : portNumber("adminPort", options.adminPort);
@@ -617,12 +627,21 @@ export class Supervisor implements AsyncDisposable {
       if (busDir !== undefined) bus.dir = busDir;
       if (this.#bus.addresses.length > 0) bus.addresses = this.#bus.addresses;
     }
+    const keepsEvents = contract.needs?.eventStore === true;
     const flags = permissionFlags(contract, {
       listen: { hostname: this.hostname, port },
       peers: peerAddresses,
       ...(dataDir === undefined ? {} : { dataDir }),
       registry,
       bus,
+      ...(keepsEvents
+        ? {
+          eventStore: {
+            addresses: this.#eventStore.addresses,
+            envPrefixes: this.#eventStore.envPrefixes,
+          },
+        }
+        : {}),
     });
     const env = childEnv(service, {
       base: this.#env,
@@ -635,6 +654,7 @@ export class Supervisor implements AsyncDisposable {
       registryDir,
       registryHost: this.#registry.address?.hostname,
       ...(onBus ? { bus: this.#bus.value, busDir } : {}),
+      ...(keepsEvents ? { eventStore: this.#eventStore.value } : {}),
       // With any other registry, peers are found through it.
       peers: this.#registry.type === "static" ? peerUrls : {},
     });
