@@ -19,22 +19,46 @@ export const STREAMS = {
 /** A line of a stock event: the quantity moved and the stock available afterwards. */
 const StockMove = z.object({ sku: Sku, quantity: Quantity, stock: z.number().int().min(0) });
 
-/** `order.created`: an order was placed (PENDING). */
-export const OrderCreated = z.object({
+/** An ISO 8601 time, as the order's events record it. */
+const At = z.iso.datetime({ offset: true });
+
+/** `OrderPlaced`: an order was placed (PENDING), its lines priced. */
+export const OrderPlaced = z.object({
   orderId: OrderId,
   customerId: CustomerId,
   items: z.array(OrderLine),
   total: Cents,
+  at: At,
 });
 
-/** `order.confirmed`: stock reserved and payment charged. */
-export const OrderConfirmed = z.object({ orderId: OrderId, customerId: CustomerId, total: Cents });
+/** `StockReserved`: the inventory holds the order's stock. */
+export const StockReserved = z.object({ orderId: OrderId, at: At });
 
-/** `order.cancelled`: the order will not happen; nothing is left reserved or charged. */
+/** `PaymentCharged`: the customer paid the order's total. */
+export const PaymentCharged = z.object({
+  orderId: OrderId,
+  customerId: CustomerId,
+  amount: Cents,
+  at: At,
+});
+
+/** `OrderConfirmed`: stock reserved and payment charged. */
+export const OrderConfirmed = z.object({
+  orderId: OrderId,
+  customerId: CustomerId,
+  total: Cents,
+  at: At,
+});
+
+/** `CancellationStarted`: the order is being cancelled; its compensation runs. */
+export const CancellationStarted = z.object({ orderId: OrderId, reason: CancelReason, at: At });
+
+/** `OrderCancelled`: the order will not happen; nothing is left reserved or charged. */
 export const OrderCancelled = z.object({
   orderId: OrderId,
   customerId: CustomerId,
   reason: CancelReason,
+  at: At,
 });
 
 /** `stock.reserved` / `stock.released`: stock moved for an order. */
@@ -48,11 +72,20 @@ export const PaymentMoved = z.object({
   balance: Cents,
 });
 
-/** The order service's events. */
+/**
+ * The order service's events: the events of its event-sourced orders, each
+ * published once through the event store's outbox.
+ */
 export const orderEvents = {
-  "order.created": { data: OrderCreated, description: "An order was placed." },
-  "order.confirmed": { data: OrderConfirmed, description: "An order was confirmed." },
-  "order.cancelled": { data: OrderCancelled, description: "An order was cancelled." },
+  OrderPlaced: { data: OrderPlaced, description: "An order was placed." },
+  StockReserved: { data: StockReserved, description: "An order's stock was reserved." },
+  PaymentCharged: { data: PaymentCharged, description: "An order was paid for." },
+  OrderConfirmed: { data: OrderConfirmed, description: "An order was confirmed." },
+  CancellationStarted: {
+    data: CancellationStarted,
+    description: "An order is being cancelled; its compensation runs.",
+  },
+  OrderCancelled: { data: OrderCancelled, description: "An order was cancelled." },
 };
 
 /** The inventory service's events. */

@@ -9,7 +9,15 @@
 
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
-import { Customer, CustomerId, OrderId, OrderLinesRequest, OrderView, Product } from "./schemas.ts";
+import {
+  Customer,
+  CustomerId,
+  OrderEventView,
+  OrderId,
+  OrderLinesRequest,
+  OrderView,
+  Product,
+} from "./schemas.ts";
 import { HistoryEntry, NotificationView, StockFigure } from "./notification.ts";
 
 /** The gateway's contract. */
@@ -54,6 +62,14 @@ export const gatewayContract = defineContract({
       output: OrderView,
       idempotent: true,
       http: { method: "GET", path: "/orders/:id" },
+    },
+    getOrderEvents: {
+      description: "An order's history: its events, oldest first (OrderPlaced, StockReserved, " +
+        "PaymentCharged, OrderConfirmed or CancellationStarted and OrderCancelled).",
+      input: z.strictObject({ id: OrderId }),
+      output: z.array(OrderEventView),
+      idempotent: true,
+      http: { method: "GET", path: "/orders/:id/events" },
     },
     listOrders: {
       description: "Orders, newest first, optionally of one customer.",

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
 import { orderEvents } from "./events.ts";
-import { CustomerId, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
+import { CustomerId, OrderEventView, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
 
 /** The order service's contract. */
 export const orderContract = defineContract({
@@ -26,13 +26,13 @@ export const orderContract = defineContract({
       output: OrderView,
     },
     getOrder: {
-      description: "One order; ORDER_NOT_FOUND if there is none.",
+      description: "One order, from the orders projection; ORDER_NOT_FOUND if there is none.",
       input: z.strictObject({ orderId: OrderId }),
       output: OrderView,
       idempotent: true,
     },
     listOrders: {
-      description: "Orders, newest first, optionally of one customer.",
+      description: "Orders, newest first, optionally of one customer, from the orders projection.",
       input: z.strictObject({
         customerId: CustomerId.optional(),
         limit: z.number().int().min(1).max(1000).default(100),
@@ -40,7 +40,14 @@ export const orderContract = defineContract({
       output: z.array(OrderView),
       idempotent: true,
     },
+    getOrderEvents: {
+      description: "An order's events, oldest first, from its stream in the event store; " +
+        "ORDER_NOT_FOUND if there is none.",
+      input: z.strictObject({ orderId: OrderId }),
+      output: z.array(OrderEventView),
+      idempotent: true,
+    },
   },
   events: { emits: orderEvents },
-  needs: { dataDir: true, peers: ["inventory", "payment"] },
+  needs: { dataDir: true, peers: ["inventory", "payment"], eventStore: true },
 });

@@ -98,3 +98,19 @@ export const OrderView = z.object({
 });
 /** An order as callers see it. */
 export type OrderView = z.infer<typeof OrderView>;
+
+/** One event of an order's history (`GET /orders/{id}/events`), oldest first. */
+export const OrderEventView = z.object({
+  /** Its version in the order's stream, from 0. */
+  version: z.number().int().min(0),
+  /** Its id. */
+  id: z.string(),
+  /** Its type: `OrderPlaced`, `StockReserved`, `PaymentCharged`, `OrderConfirmed`, `CancellationStarted`, `OrderCancelled`. */
+  type: z.string(),
+  /** Its payload. */
+  data: z.record(z.string(), z.unknown()),
+  /** When it was stored, RFC 3339. */
+  time: z.string(),
+});
+/** One event of an order's history. */
+export type OrderEventView = z.infer<typeof OrderEventView>;

@@ -1,32 +1,59 @@
 /**
- * The order service's process: opens `<FLOTILLA_DATA_DIR>/order.db`, finds
- * inventory and payment through the registry (every call goes through the
- * call pipeline), serves the service over HTTP, and resumes orders a crash
- * left `PENDING` in the background. Its order events go through the
- * database's outbox to the `shop.order` stream. SIGTERM deregisters and
- * drains it, stops the recovery and closes the database.
+ * The order service's process: opens `<FLOTILLA_DATA_DIR>/order.db` (the
+ * orders projection, and with the default `FLOTILLA_EVENTSTORE=sqlite` the
+ * events and their outbox too; with `postgres://…` the events and outbox
+ * live in PostgreSQL), projects the order events into the orders table,
+ * finds inventory and payment through the registry (every call goes through
+ * the call pipeline), serves the service over HTTP, and resumes orders a
+ * crash left `PENDING` in the background. Every appended event is published
+ * once to the `shop.order` stream. SIGTERM deregisters and drains it, stops
+ * the recovery and the projector, and closes the stores.
  *
- * Touches only its data folder, its port, its peers and its declared
- * environment.
+ * Touches only its data folder, its port, its peers, its event store and
+ * its declared environment.
  *
  * @module
  */
 
 import { join } from "node:path";
+import { openDatabase } from "@flotilla/sqlite";
+import { SqliteProjector } from "@flotilla/eventstore";
 import { bootService } from "@flotilla/runtime";
 import { inventoryContract, orderContract, paymentContract, STREAMS } from "../contracts/mod.ts";
 import { createOrderService } from "./app/service.ts";
+import { EventSourcedOrderStore } from "./infra/event_sourced_order_store.ts";
+import { orderViewsProjection, SqliteOrderViews } from "./infra/order_views.ts";
 import { PeerInventory } from "./infra/peer_inventory.ts";
 import { PeerPayments } from "./infra/peer_payments.ts";
-import { SqliteOrderStore } from "./infra/sqlite_order_store.ts";
 
 const node = await bootService(orderContract);
 const dataDir = node.env.dataDir!;
 await Deno.mkdir(dataDir, { recursive: true });
-const inventory = new PeerInventory(node.peers.client(inventoryContract));
-const payments = new PeerPayments(node.peers.client(paymentContract));
-const store = SqliteOrderStore.open(join(dataDir, "order.db"));
-const emit = node.outbox(store.database, { stream: STREAMS.order });
-const service = createOrderService({ store, inventory, payments, emit, logger: node.logger });
+const db = openDatabase(join(dataDir, "order.db"));
+const events = await node.eventStore(db, { stream: STREAMS.order });
+const views = new SqliteOrderViews(db);
+const projector = await SqliteProjector.start({
+  store: events,
+  db,
+  projection: orderViewsProjection,
+  onError: (error) => node.logger.error("the orders projection failed; retrying", { error }),
+});
+const store = new EventSourcedOrderStore({
+  events,
+  waitForReadSide: (position, signal) =>
+    projector.waitFor(position, signal === undefined ? {} : { signal }),
+});
+const service = createOrderService({
+  store,
+  views,
+  inventory: new PeerInventory(node.peers.client(inventoryContract)),
+  payments: new PeerPayments(node.peers.client(paymentContract)),
+  logger: node.logger,
+  close: async () => {
+    await projector[Symbol.asyncDispose]();
+    await events[Symbol.asyncDispose]();
+    db.close();
+  },
+});
 await node.serve(service);
 service.startRecovery();

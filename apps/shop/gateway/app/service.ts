@@ -40,6 +40,8 @@ export function createGatewayService(peers: GatewayPeers): Service<typeof gatewa
 
     getOrder: ({ id }, ctx) => order.call("getOrder", { orderId: id }, { ctx }),
 
+    getOrderEvents: ({ id }, ctx) => order.call("getOrderEvents", { orderId: id }, { ctx }),
+
     listOrders: ({ customerId, limit }, ctx) =>
       order.call("listOrders", {
         ...(customerId === undefined ? {} : { customerId }),

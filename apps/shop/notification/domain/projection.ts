@@ -34,7 +34,10 @@ export interface Notification {
   readonly customerId: string;
   /** The order it is about. */
   readonly orderId: string;
-  /** The event type. */
+  /**
+   * What it tells: `order.confirmed`, `order.cancelled`, `payment.charged`
+   * or `payment.refunded` (stable names, whatever the events are called).
+   */
   readonly type: string;
   /** The text. */
   readonly message: string;
@@ -93,7 +96,7 @@ export function project(event: ProjectedEvent): ReadChange[] {
   const d = event.data as unknown as EventFields;
   const money = (cents: number) => `${(cents / 100).toFixed(2)}`;
   switch (event.type) {
-    case "order.created":
+    case "OrderPlaced":
       return [{
         type: "order",
         order: {
@@ -104,17 +107,18 @@ export function project(event: ProjectedEvent): ReadChange[] {
           updatedAt: event.time,
         },
       }];
-    case "order.confirmed":
+    case "OrderConfirmed":
       return [
         { type: "order_status", orderId: d.orderId, status: "CONFIRMED", time: event.time },
         notification(
           event,
+          "order.confirmed",
           d.customerId,
           d.orderId,
           `Order ${d.orderId} is confirmed (${money(d.total)}).`,
         ),
       ];
-    case "order.cancelled":
+    case "OrderCancelled":
       return [
         {
           type: "order_status",
@@ -125,6 +129,7 @@ export function project(event: ProjectedEvent): ReadChange[] {
         },
         notification(
           event,
+          "order.cancelled",
           d.customerId,
           d.orderId,
           `Order ${d.orderId} was cancelled: ${reasonText(d.reason)}.`,
@@ -142,6 +147,7 @@ export function project(event: ProjectedEvent): ReadChange[] {
         { type: "balance", customerId: d.customerId, balance: d.balance },
         notification(
           event,
+          event.type,
           d.customerId,
           d.orderId,
           `You were charged ${money(d.amount)} for order ${d.orderId}.`,
@@ -152,6 +158,7 @@ export function project(event: ProjectedEvent): ReadChange[] {
         { type: "balance", customerId: d.customerId, balance: d.balance },
         notification(
           event,
+          event.type,
           d.customerId,
           d.orderId,
           `${money(d.amount)} for order ${d.orderId} was refunded.`,
@@ -164,6 +171,7 @@ export function project(event: ProjectedEvent): ReadChange[] {
 
 function notification(
   event: ProjectedEvent,
+  kind: string,
   customerId: string,
   orderId: string,
   message: string,
@@ -174,7 +182,7 @@ function notification(
       id: event.id,
       customerId,
       orderId,
-      type: event.type,
+      type: kind,
       message,
       time: event.time,
     },

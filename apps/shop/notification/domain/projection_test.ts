@@ -3,10 +3,10 @@ import { advances, project } from "./projection.ts";
 
 const at = "2026-11-26T10:00:00.000Z";
 
-Deno.test("project() turns order.created into a PENDING summary", () => {
+Deno.test("project() turns OrderPlaced into a PENDING summary", () => {
   const changes = project({
     id: "e1",
-    type: "order.created",
+    type: "OrderPlaced",
     time: at,
     data: { orderId: "o1", customerId: "alice", items: [], total: 1700 },
   });
@@ -19,7 +19,7 @@ Deno.test("project() turns order.created into a PENDING summary", () => {
 Deno.test("project() confirms and cancels with a notification for the customer", () => {
   const confirmed = project({
     id: "e2",
-    type: "order.confirmed",
+    type: "OrderConfirmed",
     time: at,
     data: { orderId: "o1", customerId: "alice", total: 1700 },
   });
@@ -27,7 +27,7 @@ Deno.test("project() confirms and cancels with a notification for the customer",
   assert.equal(confirmed[1]?.type, "notification");
   const cancelled = project({
     id: "e3",
-    type: "order.cancelled",
+    type: "OrderCancelled",
     time: at,
     data: { orderId: "o2", customerId: "carol", reason: "INSUFFICIENT_FUNDS" },
   });

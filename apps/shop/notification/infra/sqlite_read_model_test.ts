@@ -27,7 +27,7 @@ Deno.test("SqliteReadModel builds history, notifications and stock from events",
     apply(
       event(
         "e1",
-        "order.created",
+        "OrderPlaced",
         { orderId: "o1", customerId: "alice", items: [], total: 850 },
         "2026-01-01T00:00:01Z",
       ),
@@ -49,7 +49,7 @@ Deno.test("SqliteReadModel builds history, notifications and stock from events",
     apply(
       event(
         "e4",
-        "order.confirmed",
+        "OrderConfirmed",
         { orderId: "o1", customerId: "alice", total: 850 },
         "2026-01-01T00:00:04Z",
       ),
@@ -73,20 +73,20 @@ Deno.test("SqliteReadModel never moves an order backwards and keeps one notifica
     apply(
       event(
         "e1",
-        "order.created",
+        "OrderPlaced",
         { orderId: "o1", customerId: "carol", items: [], total: 4900 },
         "2026-01-01T00:00:01Z",
       ),
     );
     apply(
-      event("e2", "order.cancelled", {
+      event("e2", "OrderCancelled", {
         orderId: "o1",
         customerId: "carol",
         reason: "INSUFFICIENT_FUNDS",
       }, "2026-01-01T00:00:02Z"),
     );
     apply(
-      event("e2", "order.cancelled", {
+      event("e2", "OrderCancelled", {
         orderId: "o1",
         customerId: "carol",
         reason: "INSUFFICIENT_FUNDS",
@@ -95,7 +95,7 @@ Deno.test("SqliteReadModel never moves an order backwards and keeps one notifica
     apply(
       event(
         "e3",
-        "order.confirmed",
+        "OrderConfirmed",
         { orderId: "o1", customerId: "carol", total: 4900 },
         "2026-01-01T00:00:03Z",
       ),

@@ -1,24 +1,36 @@
 /**
- * Test support: an order store, fake peers and a manual clock, seeded like
- * the shop. Private to `app/`.
+ * Test support: the event-sourced order store over an in-memory event store
+ * and an in-memory orders projection, fake peers and a manual clock, seeded
+ * like the shop. Private to `app/`.
  *
  * @module
  */
 
+import { DatabaseSync } from "node:sqlite";
 import { type Context, createContext, Logger, ManualClock, MemorySink } from "@flotilla/core";
-import { MemoryOrderStore } from "../infra/memory_order_store.ts";
+import { createEvent, EventCatalog } from "@flotilla/bus";
+import { MemoryEventStore, type RecordedEvent, SqliteProjector } from "@flotilla/eventstore";
+import { orderContract } from "../../contracts/mod.ts";
+import { EventSourcedOrderStore } from "../infra/event_sourced_order_store.ts";
+import { orderViewsProjection, SqliteOrderViews } from "../infra/order_views.ts";
 import { type Order, placeOrder } from "../domain/order.ts";
 import { FakeInventory, FakePayments } from "./_fake_peers.ts";
-import type { Emit } from "./ports.ts";
-import { type EmittedEvent, recordingEmitter } from "./_recording_emitter.ts";
 
 /** The fixture's start time. */
 export const T0: number = Date.parse("2025-01-01T00:00:00.000Z");
 
-/** What {@link fixture} returns. */
-export interface Fixture {
-  /** An empty order store. */
-  store: MemoryOrderStore;
+const catalog = EventCatalog.fromContract(orderContract, { include: "emits" });
+
+/** What {@link fixture} returns; dispose it to stop the projector. */
+export interface Fixture extends AsyncDisposable {
+  /** The event store under the orders. */
+  events: MemoryEventStore;
+  /** The orders, event sourced; each write waits for the projection. */
+  store: EventSourcedOrderStore;
+  /** The orders projection. */
+  views: SqliteOrderViews;
+  /** The projector that keeps {@link views} up to date. */
+  projector: SqliteProjector;
   /** TEA (850¢, 10), MUG (1800¢, 2), POT (6500¢, sold out). */
   inventory: FakeInventory;
   /** alice (50000¢), carol (1000¢). */
@@ -31,15 +43,26 @@ export interface Fixture {
   logger: Logger;
   /** Ids `order-1`, `order-2`, … */
   newId: () => string;
-  /** Records the order events (checked against their schemas) into {@link events}. */
-  emit: Emit;
-  /** The order events emitted so far, oldest first. */
-  events: EmittedEvent[];
+  /** Every event appended so far, in order, each checked against the contract's schema. */
+  appended(): Promise<RecordedEvent[]>;
 }
 
-/** A fresh store, fake peers, clock and log sink. */
-export function fixture(): Fixture {
-  const store = new MemoryOrderStore();
+/** A fresh store and projection, fake peers, clock and log sink. */
+export async function fixture(): Promise<Fixture> {
+  const clock = new ManualClock(T0);
+  const events = new MemoryEventStore({ clock });
+  const db = new DatabaseSync(":memory:");
+  const views = new SqliteOrderViews(db);
+  const projector = await SqliteProjector.start({
+    store: events,
+    db,
+    projection: orderViewsProjection,
+  });
+  const store = new EventSourcedOrderStore({
+    events,
+    waitForReadSide: (position, signal) =>
+      projector.waitFor(position, signal === undefined ? {} : { signal }),
+  });
   const inventory = new FakeInventory([
     { sku: "TEA", name: "Tea", price: 850, stock: 10 },
     { sku: "MUG", name: "Mug", price: 1800, stock: 2 },
@@ -49,13 +72,37 @@ export function fixture(): Fixture {
     { id: "alice", name: "Alice", balance: 50_000 },
     { id: "carol", name: "Carol", balance: 1_000 },
   ]);
-  const clock = new ManualClock(T0);
   const sink = new MemorySink();
   const logger = new Logger({ sink, level: "debug" });
   let ids = 0;
   const newId = () => `order-${++ids}`;
-  const { emit, events } = recordingEmitter();
-  return { store, inventory, payments, clock, sink, logger, newId, emit, events };
+  return {
+    events,
+    store,
+    views,
+    projector,
+    inventory,
+    payments,
+    clock,
+    sink,
+    logger,
+    newId,
+    async appended() {
+      const all = await events.readAll({ limit: 10_000 });
+      for (const event of all) {
+        const verdict = catalog.checkSync(
+          createEvent(event.type, event.data, { source: "/test", subject: event.stream }),
+        );
+        if (!verdict.ok) throw new TypeError(`${event.type} breaks its schema: ${verdict.reason}`);
+      }
+      return all;
+    },
+    async [Symbol.asyncDispose]() {
+      await projector[Symbol.asyncDispose]();
+      await events[Symbol.asyncDispose]();
+      db.close();
+    },
+  };
 }
 
 /** A context with no deadline that logs into `logger`. */
@@ -63,21 +110,20 @@ export function testContext(logger: Logger): Context & Disposable {
   return createContext({ service: "order", action: "test", logger });
 }
 
-/** Writes a PENDING order straight into the store (emitting nothing), as a crash would leave it. */
-export function pendingOrder(
-  store: MemoryOrderStore,
+/** Places a PENDING order (its `OrderPlaced` only), as a crash would leave it. */
+export async function pendingOrder(
+  f: Pick<Fixture, "store">,
   orderId: string,
   customerId: string,
   items: Array<{ sku: string; quantity: number }>,
   prices: Record<string, number> = { TEA: 850, MUG: 1800, POT: 6500 },
-): Order {
-  const order = placeOrder({
+): Promise<Order> {
+  const placed = placeOrder({
     orderId,
     customerId,
     items,
     prices: new Map(Object.entries(prices)),
     now: new Date(T0).toISOString(),
   });
-  store.create(order);
-  return order;
+  return (await f.store.create(placed)).order;
 }

@@ -7,12 +7,12 @@
 
 import { type Clock, createContext, type Logger, systemClock } from "@flotilla/core";
 import type { OrderSaga } from "./order_saga.ts";
-import type { OrderStore } from "./ports.ts";
+import type { OrderViews } from "./ports.ts";
 
 /** What an {@link OrderRecovery} needs. */
 export interface OrderRecoveryDeps {
-  /** Where orders live. */
-  store: OrderStore;
+  /** The orders projection, where pending orders are found. */
+  views: OrderViews;
   /** Drives each pending order (shared with the request path, so drives never overlap). */
   saga: OrderSaga;
   /** Where outcomes are logged. */
@@ -54,13 +54,13 @@ export interface RecoveryOptions {
  *
  * @example
  * ```ts
- * const recovery = new OrderRecovery({ store, saga, logger });
+ * const recovery = new OrderRecovery({ views, saga, logger });
  * recovery.start();          // at startup: every PENDING order, then every 30 s
  * await recovery.stop();     // on shutdown, before the store closes
  * ```
  */
 export class OrderRecovery {
-  readonly #store: OrderStore;
+  readonly #views: OrderViews;
   readonly #saga: OrderSaga;
   readonly #logger: Logger;
   readonly #clock: Clock;
@@ -70,7 +70,7 @@ export class OrderRecovery {
 
   /** Creates a recovery that does nothing until asked. */
   constructor(deps: OrderRecoveryDeps) {
-    this.#store = deps.store;
+    this.#views = deps.views;
     this.#saga = deps.saga;
     this.#logger = deps.logger;
     this.#clock = deps.clock ?? systemClock;
@@ -80,7 +80,7 @@ export class OrderRecovery {
   async resumePending(options: ResumeOptions = {}): Promise<ResumeSummary> {
     const minAgeMs = options.minAgeMs ?? 0;
     const cutoff = new Date(this.#clock.now() - minAgeMs).toISOString();
-    const pending = this.#store.listPending().filter((order) =>
+    const pending = this.#views.listPending().filter((order) =>
       minAgeMs === 0 || order.updatedAt <= cutoff
     );
     const summary: ResumeSummary = { found: pending.length, confirmed: 0, cancelled: 0, failed: 0 };

@@ -4,33 +4,35 @@ import { OrderRecovery } from "./order_recovery.ts";
 import { OrderSaga } from "./order_saga.ts";
 import { fixture, pendingOrder } from "./_fixture.ts";
 
-function setup() {
-  const f = fixture();
+async function setup() {
+  const f = await fixture();
   const saga = new OrderSaga(f);
   const recovery = new OrderRecovery({ ...f, saga });
   return { ...f, saga, recovery };
 }
 
 Deno.test("OrderRecovery.resumePending() drives every pending order and counts the outcomes", async () => {
-  const { recovery, store, sink } = setup();
-  pendingOrder(store, "ok", "alice", [{ sku: "TEA", quantity: 1 }]);
-  pendingOrder(store, "short", "alice", [{ sku: "POT", quantity: 1 }]);
-  pendingOrder(store, "poor", "carol", [{ sku: "MUG", quantity: 1 }]);
+  await using f = await setup();
+  const { recovery, sink, views } = f;
+  await pendingOrder(f, "ok", "alice", [{ sku: "TEA", quantity: 1 }]);
+  await pendingOrder(f, "short", "alice", [{ sku: "POT", quantity: 1 }]);
+  await pendingOrder(f, "poor", "carol", [{ sku: "MUG", quantity: 1 }]);
   assert.deepEqual(await recovery.resumePending(), {
     found: 3,
     confirmed: 1,
     cancelled: 2,
     failed: 0,
   });
-  assert.equal(store.listPending().length, 0);
+  assert.equal(views.listPending().length, 0);
   const resumed = sink.records.filter((r) => r.msg === "resumed order").map((r) => r.orderId);
   assert.deepEqual(resumed.sort(), ["ok", "poor", "short"]);
   assert.ok(sink.records.every((r) => typeof r.trace_id === "string" || r.msg !== "resumed order"));
 });
 
 Deno.test("OrderRecovery.resumePending() counts and logs a failed drive, and a later pass finishes it", async () => {
-  const { recovery, store, payments, sink } = setup();
-  pendingOrder(store, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
+  await using f = await setup();
+  const { recovery, payments, sink } = f;
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
   payments.fail("charge", { error: new UnavailableError("payment is down") });
   assert.deepEqual(await recovery.resumePending(), {
     found: 1,
@@ -48,8 +50,9 @@ Deno.test("OrderRecovery.resumePending() counts and logs a failed drive, and a l
 });
 
 Deno.test("OrderRecovery.resumePending() skips orders younger than minAgeMs", async () => {
-  const { recovery, store, clock } = setup();
-  pendingOrder(store, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
+  await using f = await setup();
+  const { recovery, clock } = f;
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
   clock.advance(5_000);
   assert.equal((await recovery.resumePending({ minAgeMs: 10_000 })).found, 0);
   clock.advance(5_000);
@@ -57,20 +60,22 @@ Deno.test("OrderRecovery.resumePending() skips orders younger than minAgeMs", as
 });
 
 Deno.test("OrderRecovery.start() runs a first pass at once and stop() waits for it", async () => {
-  const { recovery, store, inventory } = setup();
-  pendingOrder(store, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
+  await using f = await setup();
+  const { recovery, store, inventory } = f;
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
   const reserving = inventory.called("reserve");
   recovery.start({ intervalMs: 3_600_000 });
   recovery.start(); // a second start is a no-op
   await reserving;
   await recovery.stop();
   // The pass was either finished or aborted; either way nothing runs on.
-  const order = store.get("o-1")!;
+  const order = (await store.get("o-1"))!;
   assert.ok(order.status === "CONFIRMED" || order.status === "PENDING");
   recovery.start(); // no restart after stop
 });
 
-Deno.test("OrderRecovery.start() refuses a bad interval", () => {
-  const { recovery } = setup();
+Deno.test("OrderRecovery.start() refuses a bad interval", async () => {
+  await using f = await setup();
+  const { recovery } = f;
   assert.throws(() => recovery.start({ intervalMs: 0 }), RangeError);
 });

@@ -4,9 +4,10 @@
  *
  * Every step is idempotent per order id (reserve, charge, refund, release),
  * so driving an order again — after a timeout, a crash or a retry — repeats
- * nothing and picks up where it stopped. The order's own state is written
- * before each step that depends on it: `cancelling` before the compensation,
- * `CONFIRMED` / `CANCELLED` after.
+ * nothing and picks up where it stopped. Each outcome is appended to the
+ * order's stream as it is learnt (`StockReserved`, `PaymentCharged`), and
+ * the order records why it is cancelled (`CancellationStarted`) before the
+ * compensation runs, then `OrderConfirmed` / `OrderCancelled` after.
  *
  * @module
  */
@@ -18,20 +19,18 @@ import {
   type CancelReason,
   confirmOrder,
   type Order,
+  type OrderEvent,
+  recordPaymentCharged,
+  recordStockReserved,
 } from "../domain/order.ts";
 import { orderNotFound } from "../errors.ts";
 import { KeyedMutex } from "./keyed_mutex.ts";
-import type { Emit, InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
+import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
 
 /** What an {@link OrderSaga} needs. */
 export interface OrderSagaDeps {
   /** Where orders live. */
   store: OrderStore;
-  /**
-   * Emits `order.confirmed` / `order.cancelled`, which the store calls in the
-   * transaction that writes the transition. @default {none: the events are dropped}
-   */
-  emit?: Emit | undefined;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -64,13 +63,11 @@ export class OrderSaga {
   readonly #inventory: InventoryPort;
   readonly #payments: PaymentPort;
   readonly #clock: Clock;
-  readonly #emit: Emit | undefined;
   readonly #mutex = new KeyedMutex();
 
   /** Creates a saga over the given store and peers. */
   constructor(deps: OrderSagaDeps) {
     this.#store = deps.store;
-    this.#emit = deps.emit;
     this.#inventory = deps.inventory;
     this.#payments = deps.payments;
     this.#clock = deps.clock ?? systemClock;
@@ -87,7 +84,7 @@ export class OrderSaga {
   drive(orderId: string, ctx: Context): Promise<Order> {
     return this.#mutex.run(orderId, async () => {
       ctx.throwIfDone();
-      const order = this.#store.get(orderId);
+      const order = await this.#store.get(orderId, { signal: ctx.signal });
       if (!order) throw orderNotFound(orderId);
       if (order.status !== "PENDING") return order;
       try {
@@ -102,43 +99,50 @@ export class OrderSaga {
     });
   }
 
-  async #advance(order: Order, ctx: Context): Promise<Order> {
+  async #advance(placed: Order, ctx: Context): Promise<Order> {
+    let order = placed;
     const { orderId } = order;
     if (order.cancelling !== undefined) return this.#cancel(order, order.cancelling, ctx);
 
-    const reserved = await this.#inventory.reserve({ orderId, items: order.items }, ctx);
-    if (reserved.status === "RELEASED") {
-      ctx.logger.warn("the order's reservation was released elsewhere", { orderId });
+    if (!order.stockReserved) {
+      const reserved = await this.#inventory.reserve({ orderId, items: order.items }, ctx);
+      if (reserved.status === "RELEASED") {
+        ctx.logger.warn("the order's reservation was released elsewhere", { orderId });
+      }
+      if (reserved.status !== "RESERVED") return this.#cancel(order, "OUT_OF_STOCK", ctx);
+      order = await this.#update(orderId, (o) => recordStockReserved(o, this.#now()), ctx);
     }
-    if (reserved.status !== "RESERVED") return this.#cancel(order, "OUT_OF_STOCK", ctx);
 
-    const charged = await this.#payments.charge(
-      { orderId, customerId: order.customerId, amount: order.total },
-      ctx,
-    );
-    if (charged === "VOIDED") {
-      ctx.logger.warn("the order's payment was voided elsewhere", { orderId });
+    if (!order.charged) {
+      const charged = await this.#payments.charge(
+        { orderId, customerId: order.customerId, amount: order.total },
+        ctx,
+      );
+      if (charged === "VOIDED") {
+        ctx.logger.warn("the order's payment was voided elsewhere", { orderId });
+      }
+      if (charged !== "CHARGED") return this.#cancel(order, "INSUFFICIENT_FUNDS", ctx);
+      order = await this.#update(orderId, (o) => recordPaymentCharged(o, this.#now()), ctx);
     }
-    if (charged !== "CHARGED") return this.#cancel(order, "INSUFFICIENT_FUNDS", ctx);
 
-    const confirmed = this.#update(orderId, (o) => confirmOrder(o, this.#now()), ctx);
+    const confirmed = await this.#update(orderId, (o) => confirmOrder(o, this.#now()), ctx);
     ctx.logger.info("order confirmed", { orderId, total: confirmed.total });
     return confirmed;
   }
 
   async #cancel(order: Order, reason: CancelReason, ctx: Context): Promise<Order> {
     const { orderId } = order;
-    this.#update(orderId, (o) => beginCancel(o, reason, this.#now()), ctx);
+    await this.#update(orderId, (o) => beginCancel(o, reason, this.#now()), ctx);
     await this.#payments.refund(orderId, ctx);
     await this.#inventory.release(orderId, ctx);
-    const cancelled = this.#update(orderId, (o) => cancelOrder(o, reason, this.#now()), ctx);
+    const cancelled = await this.#update(orderId, (o) => cancelOrder(o, reason, this.#now()), ctx);
     ctx.logger.info("order cancelled", { orderId, reason });
     return cancelled;
   }
 
-  /** Writes a transition; the store emits its events in the same transaction, in `ctx`'s trace. */
-  #update(orderId: string, change: (order: Order) => Order, ctx: Context): Order {
-    return this.#store.update(orderId, change, { emit: this.#emit, trace: ctx.trace });
+  /** Appends a step's events to the order's stream, in `ctx`'s trace. */
+  #update(orderId: string, decide: (order: Order) => OrderEvent[], ctx: Context): Promise<Order> {
+    return this.#store.update(orderId, decide, { trace: ctx.trace, signal: ctx.signal });
   }
 
   #now(): string {

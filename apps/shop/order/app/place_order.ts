@@ -1,6 +1,6 @@
 /**
  * The `placeOrder` action: deduplicate by Idempotency-Key, validate against
- * the peers, create the order, and drive it.
+ * the peers, place the order, and drive it.
  *
  * @module
  */
@@ -12,17 +12,12 @@ import { type Order, placeOrder } from "../domain/order.ts";
 import { idempotencyKeyReused, unknownCustomer, unknownSku } from "../errors.ts";
 import type { OrderSaga } from "./order_saga.ts";
 import { toOrderView } from "./order_view.ts";
-import type { Emit, InventoryPort, KeyedOrder, OrderStore, PaymentPort } from "./ports.ts";
+import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
 
 /** What {@link placeOrderHandler} needs. */
 export interface PlaceOrderDeps {
   /** Where orders live. */
   store: OrderStore;
-  /**
-   * Emits `order.created`, which the store calls in the transaction that
-   * inserts the order. @default {none: the events are dropped}
-   */
-  emit?: Emit | undefined;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -31,21 +26,45 @@ export interface PlaceOrderDeps {
   saga: OrderSaga;
   /** The clock for `createdAt`. @default {systemClock} */
   clock?: Clock;
-  /** New order ids. @default {crypto.randomUUID} */
+  /** New order ids, for requests without an Idempotency-Key. @default {crypto.randomUUID} */
   newId?: () => string;
+}
+
+/**
+ * The id of the order an Idempotency-Key places: a UUID made from the key's
+ * SHA-256 (RFC 9562 version 8), so every replica, and every retry, names
+ * the same stream for the same key — and the event store's "no stream yet"
+ * expectation is what makes the key place one order only.
+ *
+ * @example
+ * ```ts
+ * await orderIdForKey("checkout-42"); // the same UUID every time
+ * ```
+ */
+export async function orderIdForKey(key: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`flotilla/order/${key}`)),
+  );
+  const bytes = digest.slice(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80; // version 8: custom
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80; // variant RFC 9562
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${
+    hex.slice(20)
+  }`;
 }
 
 /**
  * The handler of `order.placeOrder`:
  *
- * 1. With an Idempotency-Key that already made an order: a different request
- *    is `IDEMPOTENCY_KEY_REUSED`; the same one returns that order, driving it
- *    on first if it is still `PENDING`. Nothing new is created.
+ * 1. With an Idempotency-Key, the order id is {@link orderIdForKey}: if that
+ *    order exists, a different request is `IDEMPOTENCY_KEY_REUSED`; the same
+ *    one returns that order, driving it on first if it is still `PENDING`.
+ *    Nothing new is placed.
  * 2. Checks the customer (`UNKNOWN_CUSTOMER`) and the skus (`UNKNOWN_SKU`)
- *    and prices the lines, before creating anything.
- * 3. Creates the order `PENDING` with its key, emitting `order.created` in
- *    the same transaction; losing a race for the key falls back to step 1
- *    (and emits nothing).
+ *    and prices the lines, before placing anything.
+ * 3. Appends `OrderPlaced` to a new stream; losing a race for the stream
+ *    (the same key at the same time) falls back to step 1.
  * 4. Drives it (see {@link OrderSaga}) and returns it.
  */
 export function placeOrderHandler(
@@ -57,14 +76,17 @@ export function placeOrderHandler(
   return async ({ customerId, items }, ctx) => {
     const key = ctx.idempotencyKey || undefined;
     const fingerprint = requestFingerprint(customerId, items);
-    const resume = async ({ order, fingerprint: stored }: KeyedOrder): Promise<Order> => {
-      if (stored !== fingerprint) throw idempotencyKeyReused(key ?? "", order.orderId);
+    const resume = async (order: Order): Promise<Order> => {
+      if (requestFingerprint(order.customerId, order.items) !== fingerprint) {
+        throw idempotencyKeyReused(key ?? "", order.orderId);
+      }
       ctx.logger.info("order replayed by idempotency key", { orderId: order.orderId });
       return order.status === "PENDING" ? await deps.saga.drive(order.orderId, ctx) : order;
     };
 
+    const orderId = key === undefined ? newId() : await orderIdForKey(key);
     if (key !== undefined) {
-      const existing = deps.store.findByIdempotencyKey(key);
+      const existing = await deps.store.get(orderId, { signal: ctx.signal });
       if (existing) return toOrderView(await resume(existing));
     }
 
@@ -77,20 +99,16 @@ export function placeOrderHandler(
     );
     if (unknown.length > 0) throw unknownSku(unknown);
 
-    const order = placeOrder({
-      orderId: newId(),
+    const placed = placeOrder({
+      orderId,
       customerId,
       items,
       prices,
       now: new Date(clock.now()).toISOString(),
     });
-    const created = deps.store.create(
-      order,
-      key === undefined ? undefined : { key, fingerprint },
-      { emit: deps.emit, trace: ctx.trace },
-    );
-    if (created.type === "duplicate") return toOrderView(await resume(created.existing));
-    ctx.logger.info("order placed", { orderId: order.orderId, total: order.total });
-    return toOrderView(await deps.saga.drive(order.orderId, ctx));
+    const outcome = await deps.store.create(placed, { trace: ctx.trace, signal: ctx.signal });
+    if (!outcome.created) return toOrderView(await resume(outcome.order));
+    ctx.logger.info("order placed", { orderId, total: placed.data.total });
+    return toOrderView(await deps.saga.drive(orderId, ctx));
   };
 }

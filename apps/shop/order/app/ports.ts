@@ -1,37 +1,76 @@
 /**
- * What the order service needs from the outside world: a store of orders,
- * an emitter of the events that announce their changes, and the inventory
- * and payment services (as ports, so tests use fakes).
+ * What the order service needs from the outside world: its event-sourced
+ * orders (the write side), the projection that serves them (the read side),
+ * and the inventory and payment services (as ports, so tests use fakes).
  *
  * @module
  */
 
 import type { Context, TraceContext } from "@flotilla/core";
-import type { Customer, Product } from "../../contracts/mod.ts";
-import type { Order, OrderLineRequest } from "../domain/order.ts";
+import type { Customer, OrderView, Product } from "../../contracts/mod.ts";
+import type { Order, OrderEvent, OrderLineRequest } from "../domain/order.ts";
 
-/** An idempotency key and the fingerprint of the request that first used it. */
-export interface IdempotencyRecord {
-  /** The caller's `Idempotency-Key`. */
-  readonly key: string;
-  /** {@link requestFingerprint} of the request. */
-  readonly fingerprint: string;
+/** How one write of an {@link OrderStore} is made. */
+export interface OrderWriteOptions {
+  /** The trace of the work that writes: its events carry it (`traceparent`) to the bus. */
+  trace?: TraceContext | undefined;
+  /** Gives up waiting (for a lock, or for the read side to catch up). */
+  signal?: AbortSignal | undefined;
 }
 
-/** An order found by its idempotency key, with the fingerprint it was created with. */
-export interface KeyedOrder {
-  /** The order. */
+/** The outcome of {@link OrderStore.create}: the order, and whether this call placed it. */
+export interface CreateOutcome {
+  /** False when an order with that id was already placed (nothing was written). */
+  readonly created: boolean;
+  /** The order as stored. */
   readonly order: Order;
-  /** The fingerprint of the request that created it. */
-  readonly fingerprint: string;
 }
 
-/** The outcome of {@link OrderStore.create}, discriminated on `type`. */
-export type CreateOutcome =
-  | { readonly type: "created"; readonly order: Order }
-  | { readonly type: "duplicate"; readonly existing: KeyedOrder };
+/** One event of an order's history, as `GET /orders/{id}/events` shows it. */
+export interface OrderHistoryEntry {
+  /** Its version in the order's stream, from 0. */
+  readonly version: number;
+  /** Its id. */
+  readonly id: string;
+  /** Its type, e.g. `OrderPlaced`. */
+  readonly type: OrderEvent["type"];
+  /** Its payload. */
+  readonly data: OrderEvent["data"];
+  /** When it was stored, RFC 3339. */
+  readonly time: string;
+}
 
-/** Which orders {@link OrderStore.list} returns. */
+/**
+ * The orders, event sourced: each order is the fold of its stream of
+ * events. Every write appends with the version it decided on (optimistic
+ * concurrency; a lost race decides again on the new state) and returns once
+ * the read side has applied it, so a caller reads its own writes.
+ */
+export interface OrderStore {
+  /** Appends `placed` as a new order's first event; when the order exists, writes nothing. */
+  create(
+    placed: OrderEvent & { type: "OrderPlaced" },
+    options?: OrderWriteOptions,
+  ): Promise<CreateOutcome>;
+  /** The order, folded from its events; `undefined` when it was never placed. */
+  get(orderId: string, options?: { signal?: AbortSignal }): Promise<Order | undefined>;
+  /**
+   * Loads the order, appends the events `decide` returns (none: nothing is
+   * written) and returns the order after them. `decide` may throw to write
+   * nothing.
+   *
+   * @throws {NotFoundError} `ORDER_NOT_FOUND` if there is no such order.
+   */
+  update(
+    orderId: string,
+    decide: (order: Order) => OrderEvent[],
+    options?: OrderWriteOptions,
+  ): Promise<Order>;
+  /** The order's events, oldest first; empty when it was never placed. */
+  history(orderId: string, options?: { signal?: AbortSignal }): Promise<OrderHistoryEntry[]>;
+}
+
+/** Which orders {@link OrderViews.list} returns. */
 export interface OrderQuery {
   /** Only this customer's orders. */
   readonly customerId?: string | undefined;
@@ -39,70 +78,16 @@ export interface OrderQuery {
   readonly limit: number;
 }
 
-/** Per-event details of an {@link Emit}. */
-export interface EmitOptions {
-  /** What the event is about (its ordering key): the order id. */
-  subject?: string;
-  /** The trace of the work that emits it. */
-  trace?: TraceContext | undefined;
-}
-
-/**
- * Emits one domain event. The {@link OrderStore} calls it inside the
- * transaction that writes the change the event announces: behind it is the
- * transactional outbox of the store's database, so the event commits with
- * the change, and a throw (a payload that breaks its schema) rolls the
- * change back.
- */
-export type Emit = (type: string, data: unknown, options?: EmitOptions) => void;
-
-/**
- * Where the events of one {@link OrderStore} write go: the store emits the
- * change's events (`orderEvents` of `domain/order_events.ts`) through `emit`,
- * in the write's transaction, each about the order and continuing `trace`.
- */
-export interface OrderWriteOptions {
-  /** Emits the write's events. @default {none: the events are dropped} */
-  emit?: Emit | undefined;
-  /** The trace of the work that writes. */
-  trace?: TraceContext | undefined;
-}
-
-/** The order service's persistent state. Implementations: SQLite, in-memory. */
-export interface OrderStore {
-  /**
-   * Inserts `order`, with its idempotency key if given, atomically: if an
-   * order already holds the key, inserts nothing and returns that order.
-   * An inserted order's events (`order.created`) are emitted through
-   * `options.emit` in the same transaction; a duplicate emits nothing.
-   */
-  create(
-    order: Order,
-    idempotency?: IdempotencyRecord,
-    options?: OrderWriteOptions,
-  ): CreateOutcome;
-  /** The order created with `key`, if any. */
-  findByIdempotencyKey(key: string): KeyedOrder | undefined;
+/** The read side: the orders as a projection of their events keeps them. */
+export interface OrderViews {
   /** One order, if any. */
-  get(orderId: string): Order | undefined;
-  /**
-   * Reads the order, applies `change` and writes the result, in one
-   * transaction; returns the result. `change` may throw to write nothing.
-   * The transition's events (`order.confirmed`, `order.cancelled`) are
-   * emitted through `options.emit` in the same transaction; a change that
-   * returns the order as it was emits nothing.
-   *
-   * @throws {NotFoundError} `ORDER_NOT_FOUND` if there is no such order.
-   */
-  update(orderId: string, change: (order: Order) => Order, options?: OrderWriteOptions): Order;
+  get(orderId: string): OrderView | undefined;
   /** Orders newest first (`createdAt` descending, then `orderId` ascending). */
-  list(query: OrderQuery): Order[];
-  /** Every `PENDING` order, oldest first. */
-  listPending(): Order[];
-  /** Whether the store can serve requests, for `/readyz`. */
+  list(query: OrderQuery): OrderView[];
+  /** Every `PENDING` order, oldest change first. */
+  listPending(): OrderView[];
+  /** Whether it can serve requests, for `/readyz`. */
   ping(): boolean;
-  /** Releases the store's resources. */
-  close(): void;
 }
 
 /** What the inventory answered to a reserve, discriminated on `status`. */

@@ -15,30 +15,27 @@ import {
   type ResumeSummary,
 } from "./order_recovery.ts";
 import { OrderSaga } from "./order_saga.ts";
-import { toOrderView } from "./order_view.ts";
 import { placeOrderHandler } from "./place_order.ts";
-import type { Emit, InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
+import type { InventoryPort, OrderStore, OrderViews, PaymentPort } from "./ports.ts";
 
 /** What {@link createOrderService} needs. */
 export interface OrderServiceDeps {
-  /** Where orders live. Closed when the service stops. */
+  /** The orders, event sourced (the write side). */
   store: OrderStore;
-  /**
-   * Emits `order.created`, `order.confirmed` and `order.cancelled`; the
-   * store calls it inside the transaction that writes each change (the
-   * outbox of the store's database). @default {none: the events are dropped}
-   */
-  emit?: Emit;
+  /** The orders projection (the read side). */
+  views: OrderViews;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
   payments: PaymentPort;
   /** The clock for `createdAt` / `updatedAt`. @default {systemClock} */
   clock?: Clock;
-  /** New order ids. @default {crypto.randomUUID} */
+  /** New order ids, for requests without an Idempotency-Key. @default {crypto.randomUUID} */
   newId?: () => string;
   /** Logger of background work (the recovery). @default {a JSON logger with the service name} */
   logger?: Logger;
+  /** Releases the store, the projection and their databases once the service has stopped. */
+  close?: () => void | Promise<void>;
 }
 
 /** The order service, plus control of its background recovery of pending orders. */
@@ -50,40 +47,47 @@ export interface OrderService extends Service<typeof orderContract> {
 }
 
 /**
- * Creates the order service. Each order's creation, confirmation and
- * cancellation emits its event in the transaction that writes it, once
- * (repeats write nothing and emit nothing), in the trace of the request or
- * recovery pass that made it. Its `onStop` stops the recovery, then closes
- * the store.
+ * Creates the order service. Orders are event sourced: each step of an
+ * order appends its events to the order's stream (and the event store's
+ * outbox publishes each once); `getOrder` and `listOrders` read the orders
+ * projection, which every write waits for, so a caller reads its own
+ * writes; `getOrderEvents` reads the stream itself. Its `onStop` stops the
+ * recovery, then calls `close`.
  *
  * @example
  * ```ts
- * const service = createOrderService({ store, inventory, payments, emit });
+ * const service = createOrderService({ store, views, inventory, payments });
  * const running = await serveService(service);
  * service.startRecovery();
  * ```
  */
 export function createOrderService(deps: OrderServiceDeps): OrderService {
-  const { store } = deps;
+  const { store, views } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? new Logger({ fields: { service: orderContract.name } });
   const saga = new OrderSaga({ ...deps, clock });
-  const recovery = new OrderRecovery({ store, saga, logger, clock });
+  const recovery = new OrderRecovery({ views, saga, logger, clock });
   const service = defineService(orderContract, {
     placeOrder: placeOrderHandler({ ...deps, saga, clock }),
 
     getOrder: ({ orderId }) => {
-      const order = store.get(orderId);
+      const order = views.get(orderId);
       if (!order) throw orderNotFound(orderId);
-      return toOrderView(order);
+      return order;
     },
 
-    listOrders: ({ customerId, limit }) => store.list({ customerId, limit }).map(toOrderView),
+    listOrders: ({ customerId, limit }) => views.list({ customerId, limit }),
+
+    getOrderEvents: async ({ orderId }, ctx) => {
+      const history = await store.history(orderId, { signal: ctx.signal });
+      if (history.length === 0) throw orderNotFound(orderId);
+      return history.map((event) => ({ ...event, data: { ...event.data } }));
+    },
   }, {
-    readiness: [{ name: "database", check: () => store.ping() }],
+    readiness: [{ name: "database", check: () => views.ping() }],
     onStop: async () => {
       await recovery.stop();
-      store.close();
+      await deps.close?.();
     },
   });
   return {

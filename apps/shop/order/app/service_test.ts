@@ -8,15 +8,15 @@ import {
 } from "@flotilla/core";
 import { orderContract } from "../../contracts/mod.ts";
 import { createOrderService } from "./service.ts";
+import { orderIdForKey } from "./place_order.ts";
 import { fixture, pendingOrder } from "./_fixture.ts";
 
-function setup() {
-  const f = fixture();
-  const service = createOrderService(f);
+async function setup() {
+  const f = await fixture();
+  const counts = { closed: 0 };
+  const service = createOrderService({ ...f, close: () => void counts.closed++ });
   const client = createClient(orderContract, localCallHandler(service), { caller: "gateway" });
-  /** The types of the events emitted so far, with their subjects. */
-  const emitted = () => f.events.map(({ type, subject }) => `${type} ${subject}`);
-  return { ...f, service, client, emitted };
+  return Object.assign(f, { service, client, counts });
 }
 
 async function rejects(promise: Promise<unknown>, code: string): Promise<FlotillaError> {
@@ -32,7 +32,8 @@ const request = {
 };
 
 Deno.test("order.placeOrder() confirms an order priced at current prices", async () => {
-  const { client, inventory, payments } = setup();
+  await using f = await setup();
+  const { client, inventory, payments } = f;
   const order = await client.call("placeOrder", request);
   assert.deepEqual(order, {
     orderId: "order-1",
@@ -48,7 +49,8 @@ Deno.test("order.placeOrder() confirms an order priced at current prices", async
 });
 
 Deno.test("order.placeOrder() out of stock is CANCELLED with OUT_OF_STOCK and charges nothing", async () => {
-  const { client, inventory, payments } = setup();
+  await using f = await setup();
+  const { client, inventory, payments } = f;
   const order = await client.call("placeOrder", {
     customerId: "alice",
     items: [{ sku: "TEA", quantity: 1 }, { sku: "POT", quantity: 1 }],
@@ -60,7 +62,8 @@ Deno.test("order.placeOrder() out of stock is CANCELLED with OUT_OF_STOCK and ch
 });
 
 Deno.test("order.placeOrder() over the balance is CANCELLED with INSUFFICIENT_FUNDS, stock given back", async () => {
-  const { client, inventory, payments } = setup();
+  await using f = await setup();
+  const { client, inventory, payments } = f;
   const order = await client.call("placeOrder", {
     customerId: "carol",
     items: [{ sku: "MUG", quantity: 1 }],
@@ -72,7 +75,8 @@ Deno.test("order.placeOrder() over the balance is CANCELLED with INSUFFICIENT_FU
 });
 
 Deno.test("order.placeOrder() of an unknown customer is UNKNOWN_CUSTOMER and creates nothing", async () => {
-  const { client, store, inventory } = setup();
+  await using f = await setup();
+  const { client, inventory, views } = f;
   const error = await rejects(
     client.call("placeOrder", { ...request, customerId: "mallory" }),
     "UNKNOWN_CUSTOMER",
@@ -80,12 +84,13 @@ Deno.test("order.placeOrder() of an unknown customer is UNKNOWN_CUSTOMER and cre
   assert.equal(error.httpStatus, 422);
   assert.deepEqual(error.issues.map((i) => i.pointer), ["/customerId"]);
   assert.ok(error.message.includes("customerId"));
-  assert.deepEqual(store.list({ limit: 10 }), []);
+  assert.deepEqual(views.list({ limit: 10 }), []);
   assert.deepEqual(inventory.log, []);
 });
 
 Deno.test("order.placeOrder() of unknown skus is UNKNOWN_SKU pointing at each line, creates nothing", async () => {
-  const { client, store, inventory } = setup();
+  await using f = await setup();
+  const { client, inventory, views } = f;
   const error = await rejects(
     client.call("placeOrder", {
       customerId: "alice",
@@ -99,23 +104,25 @@ Deno.test("order.placeOrder() of unknown skus is UNKNOWN_SKU pointing at each li
   assert.equal(error.kind, "FAILED_PRECONDITION");
   assert.deepEqual(error.issues.map((i) => i.pointer), ["/items/0/sku", "/items/2/sku"]);
   assert.ok(error.message.includes("items[2].sku"));
-  assert.deepEqual(store.list({ limit: 10 }), []);
+  assert.deepEqual(views.list({ limit: 10 }), []);
   assert.ok(!inventory.log.some((c) => c.startsWith("reserve")));
 });
 
 Deno.test("order.placeOrder() with the same Idempotency-Key returns the same order and creates nothing", async () => {
-  const { client, store, inventory, payments } = setup();
+  await using f = await setup();
+  const { client, inventory, payments, views } = f;
   const first = await client.call("placeOrder", request, { idempotencyKey: "k-1" });
   const reordered = { ...request, items: [...request.items].reverse() };
   const again = await client.call("placeOrder", reordered, { idempotencyKey: "k-1" });
   assert.deepEqual(again, first);
-  assert.equal(store.list({ limit: 10 }).length, 1);
+  assert.equal(views.list({ limit: 10 }).length, 1);
   assert.equal(inventory.log.filter((c) => c.startsWith("reserve")).length, 1);
   assert.equal(payments.balance("alice"), 46_500);
 });
 
 Deno.test("order.placeOrder() with a reused key and a different request is IDEMPOTENCY_KEY_REUSED", async () => {
-  const { client, store } = setup();
+  await using f = await setup();
+  const { client, views } = f;
   await client.call("placeOrder", request, { idempotencyKey: "k-1" });
   const error = await rejects(
     client.call("placeOrder", { ...request, customerId: "carol" }, { idempotencyKey: "k-1" }),
@@ -128,36 +135,39 @@ Deno.test("order.placeOrder() with a reused key and a different request is IDEMP
     }),
     "IDEMPOTENCY_KEY_REUSED",
   );
-  assert.equal(store.list({ limit: 10 }).length, 1);
+  assert.equal(views.list({ limit: 10 }).length, 1);
 });
 
 Deno.test("order.placeOrder() without a key places a new order each time", async () => {
-  const { client, store } = setup();
+  await using f = await setup();
+  const { client, views } = f;
   const a = await client.call("placeOrder", request);
   const b = await client.call("placeOrder", request);
   assert.notEqual(a.orderId, b.orderId);
-  assert.equal(store.list({ limit: 10 }).length, 2);
+  assert.equal(views.list({ limit: 10 }).length, 2);
 });
 
 Deno.test("order.placeOrder() retried with its key after a peer failure resumes the same order", async () => {
-  const { client, store, payments, inventory } = setup();
+  await using f = await setup();
+  const { client, payments, inventory, views } = f;
   payments.fail("charge", { error: new UnavailableError("payment is down") });
   const error = await rejects(
     client.call("placeOrder", request, { idempotencyKey: "k-1" }),
     "UNAVAILABLE",
   );
   assert.equal(error.httpStatus, 503);
-  assert.equal(store.list({ limit: 10 })[0]?.status, "PENDING");
+  assert.equal(views.list({ limit: 10 })[0]?.status, "PENDING");
   const order = await client.call("placeOrder", request, { idempotencyKey: "k-1" });
   assert.equal(order.status, "CONFIRMED");
-  assert.equal(order.orderId, "order-1");
-  assert.equal(store.list({ limit: 10 }).length, 1);
+  assert.equal(order.orderId, await orderIdForKey("k-1"));
+  assert.equal(views.list({ limit: 10 }).length, 1);
   assert.equal(payments.balance("alice"), 46_500);
   assert.equal(inventory.stock("TEA"), 8);
 });
 
 Deno.test("order.placeOrder() sent twice at once with one key makes one order", async () => {
-  const { client, store, inventory, payments } = setup();
+  await using f = await setup();
+  const { client, inventory, payments, views } = f;
   const [a, b] = await Promise.all([
     client.call("placeOrder", request, { idempotencyKey: "k-1" }),
     client.call("placeOrder", request, { idempotencyKey: "k-1" }),
@@ -167,20 +177,22 @@ Deno.test("order.placeOrder() sent twice at once with one key makes one order", 
   assert.equal(payments.log.filter((c) => c === "getCustomer:alice").length, 2);
   assert.equal(a.status, "CONFIRMED");
   assert.equal(b.status, "CONFIRMED");
-  assert.equal(store.list({ limit: 10 }).length, 1);
+  assert.equal(views.list({ limit: 10 }).length, 1);
   assert.equal(inventory.stock("TEA"), 8);
   assert.equal(payments.balance("alice"), 46_500);
 });
 
 Deno.test("order.placeOrder() fails with the peer's error when validation cannot reach it", async () => {
-  const { client, store, payments } = setup();
+  await using f = await setup();
+  const { client, payments, views } = f;
   payments.fail("getCustomer", { error: new UnavailableError("payment is down") });
   await rejects(client.call("placeOrder", request, { idempotencyKey: "k-1" }), "UNAVAILABLE");
-  assert.deepEqual(store.list({ limit: 10 }), []);
+  assert.deepEqual(views.list({ limit: 10 }), []);
 });
 
 Deno.test("order.getOrder() returns the order, or ORDER_NOT_FOUND", async () => {
-  const { client } = setup();
+  await using f = await setup();
+  const { client } = f;
   const placed = await client.call("placeOrder", request);
   assert.deepEqual(await client.call("getOrder", { orderId: placed.orderId }), placed);
   const error = await rejects(client.call("getOrder", { orderId: "nope" }), "ORDER_NOT_FOUND");
@@ -188,7 +200,8 @@ Deno.test("order.getOrder() returns the order, or ORDER_NOT_FOUND", async () => 
 });
 
 Deno.test("order.listOrders() is newest first, per customer, limited", async () => {
-  const { client, clock } = setup();
+  await using f = await setup();
+  const { client, clock } = f;
   const a = await client.call("placeOrder", request);
   clock.advance(1_000);
   const b = await client.call("placeOrder", {
@@ -211,67 +224,108 @@ Deno.test("order.listOrders() is newest first, per customer, limited", async () 
   ]);
 });
 
-Deno.test("order service resumes pending orders and closes its store on stop", async () => {
-  const { service, store } = setup();
-  pendingOrder(store, "crashed", "alice", [{ sku: "TEA", quantity: 1 }]);
+Deno.test("order service resumes pending orders and closes on stop", async () => {
+  await using f = await setup();
+  const { service, store } = f;
+  await pendingOrder(f, "crashed", "alice", [{ sku: "TEA", quantity: 1 }]);
   assert.equal((await service.resumePending()).confirmed, 1);
-  assert.equal(store.get("crashed")?.status, "CONFIRMED");
+  assert.equal((await store.get("crashed"))?.status, "CONFIRMED");
   assert.equal(await service.readiness[0]?.check(), true);
   service.startRecovery({ intervalMs: 3_600_000 });
   await service.onStop?.();
-  assert.equal(store.ping(), false);
+  assert.equal(f.counts.closed, 1);
 });
 
-Deno.test("order.placeOrder() emits order.created then order.confirmed, in the request's trace", async () => {
-  const { client, events, emitted } = setup();
+Deno.test("order.getOrderEvents() is the order's history, oldest first, or ORDER_NOT_FOUND", async () => {
+  await using f = await setup();
+  const placed = await f.client.call("placeOrder", request);
+  const history = await f.client.call("getOrderEvents", { orderId: placed.orderId });
+  assert.deepEqual(history.map((e) => [e.version, e.type]), [
+    [0, "OrderPlaced"],
+    [1, "StockReserved"],
+    [2, "PaymentCharged"],
+    [3, "OrderConfirmed"],
+  ]);
+  assert.deepEqual(history[0]?.data, {
+    orderId: placed.orderId,
+    customerId: "alice",
+    items: placed.items,
+    total: 3_500,
+    at: placed.createdAt,
+  });
+  assert.equal(history[0]?.time, placed.createdAt);
+  await rejects(f.client.call("getOrderEvents", { orderId: "nope" }), "ORDER_NOT_FOUND");
+});
+
+Deno.test("order.placeOrder() appends OrderPlaced to OrderConfirmed once, in the request's trace", async () => {
+  await using f = await setup();
   using ctx = createContext({ service: "gateway", action: "placeOrder" });
-  await client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" });
-  await client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" }); // a replay
-  assert.deepEqual(emitted(), ["order.created order-1", "order.confirmed order-1"]);
-  assert.deepEqual(events.map((event) => event.data), [
-    {
-      orderId: "order-1",
-      customerId: "alice",
-      items: [{ sku: "TEA", quantity: 2, price: 850 }, { sku: "MUG", quantity: 1, price: 1800 }],
-      total: 3_500,
-    },
-    { orderId: "order-1", customerId: "alice", total: 3_500 },
+  await f.client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" });
+  await f.client.call("placeOrder", request, { ctx, idempotencyKey: "k-1" }); // a replay
+  const appended = await f.appended();
+  assert.deepEqual(appended.map((e) => e.type), [
+    "OrderPlaced",
+    "StockReserved",
+    "PaymentCharged",
+    "OrderConfirmed",
   ]);
-  for (const event of events) assert.equal(event.trace?.traceId, ctx.trace.traceId);
+  assert.equal(new Set(appended.map((e) => e.stream)).size, 1);
+  for (const event of appended) {
+    assert.equal(String(event.metadata.traceparent).split("-")[1], ctx.trace.traceId);
+  }
 });
 
-Deno.test("order.placeOrder() that is cancelled emits order.created then order.cancelled with the reason", async () => {
-  const { client, events, emitted } = setup();
-  await client.call("placeOrder", { customerId: "alice", items: [{ sku: "POT", quantity: 1 }] });
-  await client.call("placeOrder", { customerId: "carol", items: [{ sku: "MUG", quantity: 1 }] });
-  assert.deepEqual(emitted(), [
-    "order.created order-1",
-    "order.cancelled order-1",
-    "order.created order-2",
-    "order.cancelled order-2",
+Deno.test("order.placeOrder() that is cancelled appends the reason before and after compensating", async () => {
+  await using f = await setup();
+  await f.client.call("placeOrder", { customerId: "alice", items: [{ sku: "POT", quantity: 1 }] });
+  await f.client.call("placeOrder", { customerId: "carol", items: [{ sku: "MUG", quantity: 1 }] });
+  const appended = await f.appended();
+  assert.deepEqual(appended.map((e) => `${e.type} ${e.stream}`), [
+    "OrderPlaced order-order-1",
+    "CancellationStarted order-order-1",
+    "OrderCancelled order-order-1",
+    "OrderPlaced order-order-2",
+    "StockReserved order-order-2",
+    "CancellationStarted order-order-2",
+    "OrderCancelled order-order-2",
   ]);
-  assert.deepEqual(events[1]?.data, {
+  assert.deepEqual(appended[2]?.data, {
     orderId: "order-1",
     customerId: "alice",
     reason: "OUT_OF_STOCK",
+    at: "2025-01-01T00:00:00.000Z",
   });
-  assert.deepEqual(events[3]?.data, {
+  assert.deepEqual(appended[6]?.data, {
     orderId: "order-2",
     customerId: "carol",
     reason: "INSUFFICIENT_FUNDS",
+    at: "2025-01-01T00:00:00.000Z",
   });
 });
 
-Deno.test("order.placeOrder() emits nothing for a refused request and nothing twice across a retry", async () => {
-  const { client, payments, emitted } = setup();
+Deno.test("order.placeOrder() appends nothing for a refused request and nothing twice across a retry", async () => {
+  await using f = await setup();
+  const types = async () => (await f.appended()).map((e) => e.type);
   await rejects(
-    client.call("placeOrder", { ...request, customerId: "mallory" }),
+    f.client.call("placeOrder", { ...request, customerId: "mallory" }),
     "UNKNOWN_CUSTOMER",
   );
-  assert.deepEqual(emitted(), []);
-  payments.fail("charge", { error: new UnavailableError("payment is down") });
-  await rejects(client.call("placeOrder", request, { idempotencyKey: "k-1" }), "UNAVAILABLE");
-  assert.deepEqual(emitted(), ["order.created order-1"]);
-  await client.call("placeOrder", request, { idempotencyKey: "k-1" });
-  assert.deepEqual(emitted(), ["order.created order-1", "order.confirmed order-1"]);
+  assert.deepEqual(await types(), []);
+  f.payments.fail("charge", { error: new UnavailableError("payment is down") });
+  await rejects(f.client.call("placeOrder", request, { idempotencyKey: "k-1" }), "UNAVAILABLE");
+  assert.deepEqual(await types(), ["OrderPlaced", "StockReserved"]);
+  await f.client.call("placeOrder", request, { idempotencyKey: "k-1" });
+  assert.deepEqual(await types(), [
+    "OrderPlaced",
+    "StockReserved",
+    "PaymentCharged",
+    "OrderConfirmed",
+  ]);
+});
+
+Deno.test("order.placeOrder() with a key names the order after the key, the same on every replica", async () => {
+  const a = await orderIdForKey("checkout-42");
+  assert.equal(a, await orderIdForKey("checkout-42"));
+  assert.notEqual(a, await orderIdForKey("checkout-43"));
+  assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
