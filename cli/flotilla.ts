@@ -8,6 +8,7 @@
  * flotilla stop <name>                     # deno task flotilla stop payment
  * flotilla start <name>
  * flotilla restart <name>
+ * flotilla projections rebuild [<service>] # deno task projections:rebuild
  * ```
  *
  * `flotilla up` reads, besides `FLOTILLA_DATA_DIR`, `FLOTILLA_HOST` and
@@ -18,6 +19,8 @@
  * | `FLOTILLA_REGISTRY` | the services' registry: `local`, `static`, `etcd://host:port`, `dns://ip:port`, `consul://host:port` | `local` |
  * | `FLOTILLA_REPLICAS_<SERVICE>` | how many processes of `<service>` to run (1-16), over the plan's `replicas`; e.g. `FLOTILLA_REPLICAS_PAYMENT=2` | the plan's, else 1 |
  * | `FLOTILLA_ADMIN_PORT` | port of the supervisor's control API on 127.0.0.1 | any free port |
+ * | `FLOTILLA_BUS` | the message bus of the services with events: `sqlite`, `redis://host:port`, `nats://host:port` | `sqlite` |
+ * | `FLOTILLA_EVENTSTORE` | the event store of the services that keep one (also read by `projections rebuild`): `sqlite`, `postgres://user@host:port/db` | `sqlite` |
  *
  * A bad value of one of them is a usage error (exit 2). In status the first
  * process of a service is named after it and the others `<service>-<n>`;
@@ -34,6 +37,7 @@ import { DEFAULT_PLAN } from "./_load_plan.ts";
 import { control, type ControlCommand } from "./_control.ts";
 import { status } from "./_status.ts";
 import { up } from "./_up.ts";
+import { rebuildProjections } from "./_projections.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -55,6 +59,10 @@ Usage:
       Start it again on the same port; wait until it is ready.
   flotilla restart <name>
       Stop it gracefully, then start it; wait until it is ready.
+  flotilla projections rebuild [<service>] [--plan <module>[#export]]
+      Empty the projections (read models) of every service of the plan, or
+      of one, and build them again from the first event of the event store;
+      a running service carries on from the rebuilt read model.
   flotilla --help
 
 Environment:
@@ -66,6 +74,11 @@ Environment:
   FLOTILLA_REPLICAS_<SERVICE>  up: processes of <SERVICE> to run, 1-16
                                (e.g. FLOTILLA_REPLICAS_PAYMENT=2)
   FLOTILLA_ADMIN_PORT          up: port of the control API on 127.0.0.1 (default: any)
+  FLOTILLA_BUS                 up: message bus: sqlite (default), redis://host:port
+                               or nats://host:port
+  FLOTILLA_EVENTSTORE          up, projections: event store of the services that keep
+                               one: sqlite (default, in their data folders) or
+                               postgres://user@host:port/db
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 
@@ -140,6 +153,25 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
           return usageError(`${command}: unexpected argument '${positionals[1]}'`);
         }
         return await control(command as ControlCommand, { name: positionals[0]!, io, env, cwd });
+      }
+      case "projections": {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: { plan: { type: "string" }, help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: true,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        const [verb, service, extra] = positionals;
+        if (verb !== "rebuild") {
+          return usageError(
+            verb === undefined
+              ? "projections: missing 'rebuild'"
+              : `projections: unknown command "${verb}"`,
+          );
+        }
+        if (extra !== undefined) return usageError(`projections: unexpected argument '${extra}'`);
+        return await rebuildProjections({ service, plan: values.plan, io, env, cwd });
       }
       case undefined:
         return usageError("missing command");

@@ -19,7 +19,11 @@ export const shop: SystemPlan = {
   name: "shop",
   services: [
     { contract: gatewayContract, entry: new URL("./gateway/main.ts", import.meta.url) },
-    { contract: orderContract, entry: new URL("./order/main.ts", import.meta.url) },
+    {
+      contract: orderContract,
+      entry: new URL("./order/main.ts", import.meta.url),
+      projections: new URL("./order/read_models.ts", import.meta.url),
+    },
     { contract: inventoryContract, entry: new URL("./inventory/main.ts", import.meta.url) },
     { contract: paymentContract, entry: new URL("./payment/main.ts", import.meta.url) },
     { contract: notificationContract, entry: new URL("./notification/main.ts", import.meta.url) },

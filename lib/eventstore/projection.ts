@@ -584,3 +584,18 @@ export async function rebuildProjection(
   }
   return { events, position };
 }
+
+/**
+ * The projections a service keeps in one SQLite database of its data
+ * folder, as `flotilla projections rebuild` finds them: a service's plan
+ * names a module that exports `readModels: ServiceReadModel[]`.
+ */
+export interface ServiceReadModel {
+  /**
+   * The database file, relative to the service's data folder, e.g.
+   * `order.db`. With `FLOTILLA_EVENTSTORE=sqlite` the events are in it too.
+   */
+  readonly database: string;
+  /** The projections it holds. */
+  readonly projections: readonly SqliteProjection[];
+}

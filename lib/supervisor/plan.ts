@@ -59,6 +59,13 @@ export interface ServicePlan {
    * environment overrides it. @default {1}
    */
   replicas?: number;
+  /**
+   * The module of the service's read models, for `flotilla projections
+   * rebuild`: it exports `readModels`, an array of
+   * `{ database, projections }` (`ServiceReadModel` of
+   * `@flotilla/eventstore`), e.g. `new URL("./order/read_models.ts", import.meta.url)`.
+   */
+  projections?: string | URL;
 }
 
 /** A system: services that call each other, started and stopped together. */
