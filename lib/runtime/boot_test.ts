@@ -76,3 +76,64 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "bootService() opens the event store of FLOTILLA_EVENTSTORE and publishes every appended event once",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "flotilla-boot-" });
+    const values: Record<string, string> = {
+      PORT: "0",
+      FLOTILLA_DATA_DIR: dir,
+      FLOTILLA_BUS: "sqlite",
+      FLOTILLA_BUS_DIR: dir,
+      FLOTILLA_EVENTSTORE: "sqlite",
+      FLOTILLA_LOG_LEVEL: "error",
+    };
+    const sourced = defineContract({ ...contract, needs: { dataDir: true, eventStore: true } });
+    const node = await bootService(sourced, {
+      env: { get: (name) => values[name] },
+      exitOnStop: false,
+    });
+    const db = openDatabase(join(dir, "notes.db"));
+    const store = await node.eventStore(db, { stream: "notes" });
+    assert.equal(store.kind, "sqlite");
+    const running = await node.serve(defineService(sourced, {
+      add: async ({ text }) => {
+        await store.append(`note-${text}`, [{
+          id: crypto.randomUUID(),
+          type: "note.added",
+          data: { text },
+        }], { expectedVersion: "no_stream" });
+        return { ok: true };
+      },
+    }, {
+      onStop: async () => {
+        await store[Symbol.asyncDispose]();
+        db.close();
+      },
+    }));
+    try {
+      await running.host.invoke("add", { text: "hello" }, {});
+      await running.host.invoke("add", { text: "world" }, {});
+      // An event its schema refuses is never stored, so it can never be published.
+      await assert.rejects(running.host.invoke("add", { text: "" }, {}));
+      assert.equal(await store.streamVersion("note-"), -1);
+      const bus = await node.bus();
+      const received: string[] = [];
+      const subscription = await bus.subscribe("notes", (delivery) => {
+        received.push(
+          `${delivery.event.subject} ${(delivery.event.data as { text: string }).text}`,
+        );
+      }, { group: "probe", consumer: "probe-1", from: { type: "all" } });
+      await waitFor(() => received.length === 2, { what: "both appended events published" });
+      assert.deepEqual(received.sort(), ["note-hello hello", "note-world world"]);
+      await subscription[Symbol.asyncDispose]();
+    } finally {
+      await running.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
