@@ -17,6 +17,12 @@ const NEEDED: ReadonlyArray<{ binary: string; paths: string[]; packages: string[
     paths: ["/usr/sbin/nats-server", "/usr/bin/nats-server"],
     packages: ["nats-server"],
   },
+  {
+    // The event store tests start private PostgreSQL servers (initdb + postgres on a free port).
+    binary: "postgres",
+    paths: ["/usr/lib/postgresql/15/bin/postgres"],
+    packages: ["postgresql-15"],
+  },
 ];
 
 function installed(paths: string[]): boolean {
