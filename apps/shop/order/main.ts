@@ -38,6 +38,14 @@ const projector = await SqliteProjector.start({
   projection: orderViewsProjection,
   onError: (error) => node.logger.error("the orders projection failed; retrying", { error }),
 });
+let projecting = true;
+projector.closed.then(
+  () => projecting = false,
+  (error) => {
+    projecting = false;
+    node.logger.error("the orders projection stopped", { error });
+  },
+);
 const store = new EventSourcedOrderStore({
   events,
   waitForReadSide: (position, signal) =>
@@ -49,6 +57,7 @@ const service = createOrderService({
   inventory: new PeerInventory(node.peers.client(inventoryContract)),
   payments: new PeerPayments(node.peers.client(paymentContract)),
   logger: node.logger,
+  readiness: [{ name: "orders projection", check: () => projecting }],
   close: async () => {
     await projector[Symbol.asyncDispose]();
     await events[Symbol.asyncDispose]();

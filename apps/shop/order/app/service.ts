@@ -5,7 +5,14 @@
  * @module
  */
 
-import { type Clock, defineService, Logger, type Service, systemClock } from "@flotilla/core";
+import {
+  type Clock,
+  defineService,
+  Logger,
+  type ReadinessCheck,
+  type Service,
+  systemClock,
+} from "@flotilla/core";
 import { orderContract } from "../../contracts/mod.ts";
 import { orderNotFound } from "../errors.ts";
 import {
@@ -36,6 +43,8 @@ export interface OrderServiceDeps {
   logger?: Logger;
   /** Releases the store, the projection and their databases once the service has stopped. */
   close?: () => void | Promise<void>;
+  /** More checks of `/readyz` (e.g. that the projector still runs), after the database's. */
+  readiness?: readonly ReadinessCheck[];
 }
 
 /** The order service, plus control of its background recovery of pending orders. */
@@ -84,7 +93,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       return history.map((event) => ({ ...event, data: { ...event.data } }));
     },
   }, {
-    readiness: [{ name: "database", check: () => views.ping() }],
+    readiness: [{ name: "database", check: () => views.ping() }, ...(deps.readiness ?? [])],
     onStop: async () => {
       await recovery.stop();
       await deps.close?.();

@@ -329,3 +329,18 @@ Deno.test("order.placeOrder() with a key names the order after the key, the same
   assert.notEqual(a, await orderIdForKey("checkout-43"));
   assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
+
+Deno.test("order service is ready only while its database and every extra check are", async () => {
+  await using f = await fixture();
+  let projecting = true;
+  const service = createOrderService({
+    ...f,
+    readiness: [{ name: "orders projection", check: () => projecting }],
+  });
+  const ready = async () =>
+    (await Promise.all(service.readiness.map((r) => r.check()))).every(Boolean);
+  assert.deepEqual(service.readiness.map((r) => r.name), ["database", "orders projection"]);
+  assert.equal(await ready(), true);
+  projecting = false;
+  assert.equal(await ready(), false);
+});
