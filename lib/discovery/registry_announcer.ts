@@ -16,7 +16,7 @@ export interface RegistryAnnouncerOptions {
   advertiseAddress?: string;
   /** How long the instance stays listed after its last heartbeat or lease renewal. @default {10_000} */
   ttlMs?: number;
-  /** Extra metadata, beside `protocol`, `version` and `scheme`. */
+  /** Extra metadata, beside `protocol`, `version`, `scheme`, `transports` and `<transport>_port`. */
   metadata?: Record<string, string>;
 }
 
@@ -54,6 +54,7 @@ export function registryAnnouncer(
           protocol: "http",
           scheme: "http",
           version: contract.version,
+          ...transportMetadata(addresses),
           ...options.metadata,
         },
         ttlMs: options.ttlMs ?? 10_000,
@@ -73,6 +74,21 @@ export function registryAnnouncer(
       };
     },
   };
+}
+
+/**
+ * `transports` (the names of every transport, comma-separated, e.g.
+ * `http,grpc`) and `<name>_port` for each transport besides HTTP (e.g.
+ * `grpc_port`), so a caller can reach the instance over any of them.
+ */
+function transportMetadata(
+  addresses: Readonly<Record<string, { hostname: string; port: number }>>,
+): Record<string, string> {
+  const metadata: Record<string, string> = { transports: Object.keys(addresses).join(",") };
+  for (const [name, address] of Object.entries(addresses)) {
+    if (name !== "http") metadata[`${name}_port`] = String(address.port);
+  }
+  return metadata;
 }
 
 function advertised(bound: string): string {
