@@ -19,6 +19,8 @@
  * | `FLOTILLA_BUS` | message bus: `sqlite`, `redis://…`, `nats://…` | none |
  * | `FLOTILLA_BUS_DIR` | folder of the embedded SQLite bus | none |
  * | `FLOTILLA_EVENTSTORE` | event store of a service whose contract needs one: `sqlite`, `postgres://…` | `sqlite` |
+ * | `FLOTILLA_TRANSPORT` | transport of calls between services: `http`, `grpc`, `nats://host:port` | `http` |
+ * | `FLOTILLA_GRPC_PORT` | port of the gRPC server with the `grpc` transport | any free port |
  *
  * @module
  */
@@ -40,6 +42,8 @@ export const KERNEL_ENV: readonly string[] = [
   "FLOTILLA_POLICIES",
   "FLOTILLA_BUS",
   "FLOTILLA_BUS_DIR",
+  "FLOTILLA_TRANSPORT",
+  "FLOTILLA_GRPC_PORT",
 ];
 
 /** Settings a service process takes from its environment. */
@@ -74,6 +78,14 @@ export interface ServiceEnv {
   busDir: string | undefined;
   /** The event store (`FLOTILLA_EVENTSTORE`), for a service whose contract needs one. */
   eventStore: string;
+  /**
+   * The transport of calls between services (`FLOTILLA_TRANSPORT`): `http`,
+   * `grpc` or `nats://host:port`. Every service serves HTTP too (health,
+   * the edge); this adds the other.
+   */
+  transport: string;
+  /** Port of the gRPC server when the transport is `grpc` (`FLOTILLA_GRPC_PORT`; 0 = any). */
+  grpcPort: number;
 }
 
 /** Reads environment variables; `Deno.env` fits. */
@@ -143,7 +155,19 @@ export function readServiceEnv(
     bus: env.get("FLOTILLA_BUS") || undefined,
     busDir: env.get("FLOTILLA_BUS_DIR") || undefined,
     eventStore: (needs.eventStore && env.get("FLOTILLA_EVENTSTORE")) || "sqlite",
+    transport: transportOf(env),
+    grpcPort: integer(env, "FLOTILLA_GRPC_PORT", 0, 0, 65535),
   };
+}
+
+function transportOf(env: EnvReader): string {
+  const raw = env.get("FLOTILLA_TRANSPORT")?.trim() || "http";
+  const lower = raw.toLowerCase();
+  if (lower === "http" || lower === "grpc") return lower;
+  if (/^nats:\/\/[^\s]+$/i.test(raw)) return raw;
+  throw new RangeError(
+    `Cannot read FLOTILLA_TRANSPORT as it must be http, grpc or nats://host:port: current value is "${raw}"`,
+  );
 }
 
 function json(env: EnvReader, name: string): unknown {

@@ -58,6 +58,8 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
     bus: undefined,
     busDir: undefined,
     eventStore: "sqlite",
+    transport: "http",
+    grpcPort: 0,
   });
 });
 
@@ -97,4 +99,20 @@ Deno.test("readServiceEnv() reads several URLs of one peer, the registry and the
   assert.equal(env.registry, "etcd://127.0.0.1:2379");
   assert.equal(env.instanceId, "order-1");
   assert.deepEqual(env.policies, { defaults: { timeoutMs: 500 } });
+});
+
+Deno.test("readServiceEnv() reads the transport between services", () => {
+  const read = (values: Record<string, string>) =>
+    readServiceEnv({ name: "order", version: "1.0.0", actions: {} }, {
+      get: (name) => values[name],
+    });
+  assert.equal(read({}).transport, "http");
+  assert.equal(read({ FLOTILLA_TRANSPORT: "GRPC", FLOTILLA_GRPC_PORT: "7100" }).transport, "grpc");
+  assert.equal(read({ FLOTILLA_GRPC_PORT: "7100" }).grpcPort, 7100);
+  assert.equal(
+    read({ FLOTILLA_TRANSPORT: "nats://127.0.0.1:4222" }).transport,
+    "nats://127.0.0.1:4222",
+  );
+  assert.throws(() => read({ FLOTILLA_TRANSPORT: "smoke-signals" }), /FLOTILLA_TRANSPORT/);
+  assert.throws(() => read({ FLOTILLA_GRPC_PORT: "70000" }), /FLOTILLA_GRPC_PORT/);
 });
