@@ -9,12 +9,19 @@
  * @module
  */
 
-import postgres from "postgres";
+import postgres, { type Sql, type TransactionSql } from "postgres";
 import { type Clock, systemClock } from "@flotilla/core";
 import type { CloudEvent } from "./cloud_event.ts";
 import { BusError } from "./errors.ts";
 import { cloudEventIssue } from "./is_cloud_event.ts";
 import type { Outbox, OutboxLease, OutboxRow, OutboxStats } from "./outbox.ts";
+
+// The types of this entry point's signatures (postgres.js's clients among them), for its
+// documentation.
+export type { Sql, TransactionSql } from "postgres";
+export type { Clock } from "@flotilla/core";
+export type { CloudEvent } from "./cloud_event.ts";
+export type { Outbox, OutboxLease, OutboxRow, OutboxStats } from "./outbox.ts";
 
 /** Options of {@link PostgresOutbox.open}. */
 export interface PostgresOutboxOptions {
@@ -33,7 +40,7 @@ export interface PostgresOutboxOptions {
 }
 
 /** A PostgreSQL client or transaction (postgres.js). */
-export type PostgresSql = postgres.Sql | postgres.TransactionSql;
+export type PostgresSql = Sql | TransactionSql;
 
 interface PendingRow {
   seq: string;
@@ -58,17 +65,20 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
  * with the state change the events announce: both commit, or neither does.
  *
  * **Commit-safe order.** `seq` comes from a sequence, and a transaction
- * that took a lower `seq` may commit after one that took a higher: reading
- * in `seq` order would publish across aggregates out of commit order (never
- * lose a row — unsent rows are read again on every pass — but publish it
- * late). Each row therefore records the writing transaction's id
+ * that took a lower `seq` may commit after one that took a higher: a relay
+ * that read every committed row at once could publish past a row still to
+ * come. Each row therefore records the writing transaction's id
  * (`transaction_id xid8`), and {@link PostgresOutbox.pending} hands out
  * only rows of transactions older than the oldest one still running
- * (`pg_snapshot_xmin(pg_current_snapshot())`), in `(transaction_id, seq)`
- * order: a row of a transaction still in flight holds back everything
- * written after it began, and the order handed out never changes
- * afterwards. The price: a long-running writing transaction anywhere in the
- * cluster delays publishing until it ends.
+ * (`pg_snapshot_xmin(pg_current_snapshot())`): a row of a transaction in
+ * flight holds back every row written after it began. Among those, rows go
+ * in `seq` order — not transaction-id order, which is the order
+ * transactions *began*: a transaction that began first (say, writing an
+ * inbox row) may add an aggregate's event after another transaction added
+ * and committed an earlier one; `seq` is taken when the event is added, so
+ * two writers of one aggregate that serialise on its state keep their order.
+ * The price: a long-running writing transaction anywhere in the cluster
+ * delays publishing until it ends.
  *
  * @example
  * ```ts
@@ -98,14 +108,14 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,47}$/;
  */
 export class PostgresOutbox implements Outbox, AsyncDisposable {
   /** The client it runs the relay's statements on. */
-  readonly sql: postgres.Sql;
+  readonly sql: Sql;
   /** The schema of its tables. */
   readonly schema: string;
   readonly #clock: Clock;
   readonly #owned: boolean;
   readonly #text: Statements;
 
-  private constructor(sql: postgres.Sql, schema: string, clock: Clock, owned: boolean) {
+  private constructor(sql: Sql, schema: string, clock: Clock, owned: boolean) {
     this.sql = sql;
     this.schema = schema;
     this.#clock = clock;
@@ -121,7 +131,7 @@ export class PostgresOutbox implements Outbox, AsyncDisposable {
    * @throws {RangeError} for a schema that is not a plain lower-case identifier.
    */
   static async open(
-    sqlOrUrl: postgres.Sql | string,
+    sqlOrUrl: Sql | string,
     options: PostgresOutboxOptions = {},
   ): Promise<PostgresOutbox> {
     const schema = checkSchema(options.schema ?? "flotilla", "open the outbox");
@@ -196,7 +206,7 @@ CREATE TABLE IF NOT EXISTS "${s}".outbox_lease (
    * the caller's transaction).
    */
   async add(
-    tx: postgres.TransactionSql,
+    tx: TransactionSql,
     stream: string,
     events: CloudEvent | readonly CloudEvent[],
   ): Promise<number[]> {
@@ -246,8 +256,7 @@ CREATE TABLE IF NOT EXISTS "${s}".outbox_lease (
 
   /**
    * Up to `limit` unsent events in commit-safe order: only rows of
-   * transactions older than the oldest one still running, by
-   * `(transaction_id, seq)`.
+   * transactions older than the oldest one still running, by `seq`.
    */
   async pending(limit: number): Promise<OutboxRow[]> {
     if (!(Number.isInteger(limit) && limit > 0)) {
@@ -371,7 +380,7 @@ function statements(schema: string): Statements {
     pending: "SELECT seq, id, stream, aggregate, event, created_at, attempts " +
       `FROM ${outbox} WHERE sent_at IS NULL ` +
       "AND transaction_id < pg_snapshot_xmin(pg_current_snapshot()) " +
-      "ORDER BY transaction_id, seq LIMIT $1",
+      "ORDER BY seq LIMIT $1",
     markSent: `UPDATE ${outbox} SET sent_at = $1 ` +
       "WHERE seq = ANY($2::bigint[]) AND sent_at IS NULL",
     markFailed: `UPDATE ${outbox} SET attempts = attempts + 1, last_error = $1 ` +

@@ -99,7 +99,7 @@
 import postgres from "postgres";
 import { type Clock, parseTraceparent, systemClock } from "@flotilla/core";
 import type { EventCatalog } from "@flotilla/bus";
-import { PostgresOutbox } from "../bus/postgres_outbox.ts";
+import { PostgresOutbox } from "@flotilla/bus/postgres";
 import type {
   AllHandler,
   AllSubscription,
@@ -137,6 +137,18 @@ import {
   startAllSubscription,
 } from "./_all_subscription.ts";
 import { migrate, POSITION_SHIFT } from "./_postgres_migrations.ts";
+
+// The types of this entry point's signatures, for its documentation.
+export type * from "./event_store.ts";
+export type {
+  Clock,
+  FieldIssue,
+  SchemaIssue,
+  SchemaResult,
+  StandardSchema,
+  StandardSchemaProps,
+} from "@flotilla/core";
+export type { EventCatalog, EventCheck } from "@flotilla/bus";
 
 /**
  * Where a {@link PostgresEventStore} also writes each new event: the
@@ -242,6 +254,8 @@ const MAX_VERSION = 2 ** 31 - 1;
 const MAX_BATCH = 2 ** POSITION_SHIFT;
 /** Appends that lose this many races in a row give up (each lost race is another writer's success). */
 const MAX_ATTEMPTS = 100;
+/** How long dispose waits for a `LISTEN` in progress to finish before cutting it off. */
+const LISTENER_END_MS = 5_000;
 
 /**
  * An {@link EventStore} in PostgreSQL (see the module doc for the schema,
@@ -271,7 +285,7 @@ const MAX_ATTEMPTS = 100;
  */
 export class PostgresEventStore implements EventStore {
   /** Always `postgres`. */
-  readonly kind = KIND;
+  readonly kind: "postgres" = KIND;
   /** The PostgreSQL schema of its tables. */
   readonly schema: string;
   /**
@@ -606,7 +620,10 @@ export class PostgresEventStore implements EventStore {
     await Promise.all([...this.#subscriptions].map((s) => s[Symbol.asyncDispose]()));
     const listener = this.#listener;
     this.#listener = undefined;
-    await Promise.all([listener?.sql.end({ timeout: 0 }), this.#sql.end({ timeout: 5 })]);
+    await Promise.all([
+      listener === undefined ? undefined : endListener(listener),
+      this.#sql.end({ timeout: 5 }),
+    ]);
   }
 
   /**
@@ -685,7 +702,7 @@ export class PostgresEventStore implements EventStore {
       async () => {
         // postgres.js keeps a failed LISTEN: start over on a new client next time.
         if (this.#listener?.sql === sql) this.#listener = undefined;
-        await sql.end({ timeout: 0 });
+        await sql.end();
         return false;
       },
     );
@@ -719,6 +736,24 @@ export class PostgresEventStore implements EventStore {
       signal?.removeEventListener("abort", cancel);
     }
   }
+}
+
+/**
+ * Ends the `LISTEN` client once its `LISTEN` has succeeded or failed (for at
+ * most 5 s), and waits until it has ended. postgres.js ends the connection
+ * of `sql.listen()` with `timeout: 0`, which drops one still connecting
+ * half-open (its socket left to the server, its 30 s connect timer
+ * running); and an outer `timeout` would return before that inner end has
+ * (its timer still pending).
+ */
+async function endListener(listener: { sql: postgres.Sql; ready: Promise<boolean> }) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    listener.ready,
+    new Promise((resolve) => timer = setTimeout(resolve, LISTENER_END_MS)),
+  ]);
+  clearTimeout(timer);
+  await listener.sql.end();
 }
 
 function openPool(url: string, max: number): postgres.Sql {

@@ -30,3 +30,9 @@ export {
   type StartRedisOptions,
 } from "./redis.ts";
 export { type NatsServer, startNats, type StartNatsOptions } from "./nats.ts";
+export {
+  type PostgresServer,
+  type PostgresServerKind,
+  startPostgres,
+  type StartPostgresOptions,
+} from "./postgres.ts";
