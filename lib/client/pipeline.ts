@@ -19,6 +19,7 @@ import {
   type Logger,
   type OutboundCall,
   systemClock,
+  UnavailableError,
 } from "@flotilla/core";
 import { type Balancer, createBalancer, NoEndpointsError } from "@flotilla/balance";
 import {
@@ -159,7 +160,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     try {
       for (let attempt = 1;; attempt++) {
         try {
-          const result = await attemptOnce(scoped, attempt, tried, callerBound);
+          const result = await attemptOnce(scoped, attempt, tried, callerBound, policy);
           observation?.end(undefined);
           return result;
         } catch (error) {
@@ -202,6 +203,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     attempt: number,
     tried: string[],
     callerBound: boolean,
+    policy: ResolvedPolicy,
   ) => {
     const all = await options.endpoints.current(call.signal);
     if (all.length === 0) throw new NoEndpointsError({ service });
@@ -252,8 +254,26 @@ export function callPipeline(options: PipelineOptions): Pipeline {
       const started = clock.now();
       const finish = balancer.start(endpoint);
       if (options.observer?.attempt) options.observer.attempt(call, { endpoint, attempt });
+      // A per-try timeout shorter than what is left of the call bounds this attempt alone.
+      const perTry = policy.attemptTimeoutMs;
+      const tryTimer = perTry !== false && started + perTry < call.deadline
+        ? deadlineSignal(perTry)
+        : undefined;
+      const attemptCall: OutboundCall = tryTimer === undefined ? call : {
+        ...call,
+        deadline: started + (perTry as number),
+        signal: AbortSignal.any([call.signal, tryTimer.signal]),
+      };
       try {
-        const result = await options.transport(endpoint, call);
+        const result = await options.transport(endpoint, attemptCall).catch((error) => {
+          if (tryTimer?.signal.aborted && !call.signal.aborted) {
+            throw new UnavailableError(
+              `${service}.${call.action} got no answer from ${endpoint.id} within ${perTry} ms`,
+              { code: "ATTEMPT_TIMEOUT", cause: error, data: { endpoint: endpoint.id } },
+            );
+          }
+          throw error;
+        });
         const latencyMs = clock.now() - started;
         permit?.onSuccess(latencyMs);
         finish({ latencyMs, ok: true });
@@ -280,6 +300,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
         }
         throw error;
       } finally {
+        tryTimer?.cancel();
         release?.();
       }
     }

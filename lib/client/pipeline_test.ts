@@ -270,3 +270,43 @@ Deno.test("callPipeline() rejects with BULKHEAD_FULL beyond the endpoint's concu
   gates.forEach((open) => open());
   assert.deepEqual(await Promise.all([first, second]), ["ok", "ok"]);
 });
+
+Deno.test("callPipeline() gives up an attempt after attemptTimeoutMs and retries it elsewhere", async () => {
+  const seen: string[] = [];
+  const { call, events } = setup({
+    policies: { defaults: { attemptTimeoutMs: 20 } },
+    transport: (endpoint, attempt) => {
+      seen.push(endpoint.id);
+      // The first endpoint died silently: it never answers (as over a broker).
+      if (seen.length === 1) {
+        return new Promise((_, reject) =>
+          attempt.signal.addEventListener("abort", () => reject(attempt.signal.reason))
+        );
+      }
+      return Promise.resolve("done");
+    },
+  });
+  assert.equal(await call("charge"), "done");
+  assert.equal(seen.length, 2);
+  assert.notEqual(seen[0], seen[1]);
+  const retry = events.find((e) => e.type === "retry") as { error: FlotillaError } | undefined;
+  assert.equal(retry?.error.code, "ATTEMPT_TIMEOUT");
+});
+
+Deno.test("callPipeline() does not retry an attempt that timed out when the call may not be repeated", async () => {
+  let sent = 0;
+  const { call } = setup({
+    policies: { defaults: { attemptTimeoutMs: 20 } },
+    transport: (_, attempt) => {
+      sent++;
+      return new Promise((_, reject) =>
+        attempt.signal.addEventListener("abort", () => reject(attempt.signal.reason))
+      );
+    },
+  });
+  await assert.rejects(
+    call("placeOrder", { idempotent: false }),
+    (e: FlotillaError) => e.code === "ATTEMPT_TIMEOUT",
+  );
+  assert.equal(sent, 1);
+});

@@ -37,6 +37,16 @@ export type BalancerName =
 export interface CallPolicy {
   /** Timeout of a call, in milliseconds. @default {10_000} */
   timeoutMs?: number;
+  /**
+   * Timeout of one attempt, in milliseconds (Envoy's per-try timeout), or
+   * `false` for none: the attempt may use the whole call's time. An attempt
+   * without an answer in time fails with `UnavailableError`
+   * `ATTEMPT_TIMEOUT`, counts against the endpoint, and is retried elsewhere
+   * when the call may be. Over a broker (NATS), where a callee that died
+   * says nothing, it is what turns a lost request into a retry.
+   * @default {false}
+   */
+  attemptTimeoutMs?: number | false;
   /** Retries. @default {{ maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 2_000, minAttemptMs: 20 }} */
   retry?: RetryOptions | false;
   /** The per-endpoint circuit breaker. @default {the defaults of {@link CircuitBreakerOptions}} */
@@ -121,6 +131,8 @@ export type ResolvedOutlierOptions =
 export interface ResolvedPolicy {
   /** Timeout of a call, in milliseconds. */
   timeoutMs: number;
+  /** Timeout of one attempt, in milliseconds, or `false` for none. */
+  attemptTimeoutMs: number | false;
   /** Retries, or `false` for none. */
   retry: ResolvedRetryOptions | false;
   /** The per-endpoint circuit breaker, or `false` for none. */
@@ -170,6 +182,7 @@ const BUILT_IN_OUTLIER: ResolvedOutlierOptions = {
  */
 export const DEFAULT_POLICY: Readonly<ResolvedPolicy> = deepFreeze({
   timeoutMs: DEFAULT_TIMEOUT_MS,
+  attemptTimeoutMs: false,
   retry: BUILT_IN_RETRY,
   breaker: BUILT_IN_BREAKER,
   bulkhead: BUILT_IN_BULKHEAD,
@@ -206,6 +219,7 @@ export function resolvePolicy(
     : undefined;
   let resolved: ResolvedPolicy = {
     timeoutMs: DEFAULT_POLICY.timeoutMs,
+    attemptTimeoutMs: DEFAULT_POLICY.attemptTimeoutMs,
     retry: { ...BUILT_IN_RETRY },
     breaker: { ...BUILT_IN_BREAKER, slidingWindow: { ...BUILT_IN_BREAKER.slidingWindow } },
     bulkhead: { ...BUILT_IN_BULKHEAD },
@@ -221,6 +235,7 @@ export function resolvePolicy(
 function applyLayer(base: ResolvedPolicy, layer: CallPolicy): ResolvedPolicy {
   return {
     timeoutMs: layer.timeoutMs ?? base.timeoutMs,
+    attemptTimeoutMs: layer.attemptTimeoutMs ?? base.attemptTimeoutMs,
     retry: mergeSection(base.retry, layer.retry, BUILT_IN_RETRY),
     breaker: mergeBreaker(base.breaker, layer.breaker),
     bulkhead: mergeSection(base.bulkhead, layer.bulkhead, BUILT_IN_BULKHEAD),
@@ -365,6 +380,7 @@ const outlierSchema = z.strictObject({
 
 const callPolicyFields = {
   timeoutMs: positive.optional(),
+  attemptTimeoutMs: z.union([positive, z.literal(false)]).optional(),
   retry: section(retrySchema).optional(),
   breaker: section(breakerSchema).optional(),
   bulkhead: section(bulkheadSchema).optional(),

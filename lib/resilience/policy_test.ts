@@ -11,6 +11,7 @@ Deno.test("resolvePolicy() gives the built-in defaults without configuration", (
   const policy = resolvePolicy({}, "inventory", "getProducts");
   assert.deepEqual(policy, {
     timeoutMs: 10_000,
+    attemptTimeoutMs: false,
     retry: { maxAttempts: 3, baseDelayMs: 50, maxDelayMs: 2_000, minAttemptMs: 20 },
     breaker: {
       slidingWindow: { type: "count", size: 100 },
