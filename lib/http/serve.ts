@@ -13,6 +13,7 @@ import {
   type RunningService,
   runService,
   type Service,
+  type Transport,
 } from "@flotilla/core";
 import { httpTransport } from "./transport.ts";
 
@@ -26,6 +27,11 @@ export interface ServeOptions {
   exitOnStop?: boolean;
   /** Registers the service once ready and deregisters it before draining. */
   announcer?: Announcer;
+  /**
+   * Transports to serve on besides HTTP (gRPC, NATS), started after it and
+   * drained with it. @default {none}
+   */
+  transports?: readonly Transport[];
 }
 
 /**
@@ -55,6 +61,7 @@ export async function serveService(
       ...(options.announcer ? { announcer: options.announcer } : {}),
       transports: [
         httpTransport({ port: env.port, hostname: env.hostname, bodyLimit: env.bodyLimit }),
+        ...(options.transports ?? []),
       ],
     });
   } catch (error) {

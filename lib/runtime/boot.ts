@@ -25,6 +25,7 @@ import {
   openBus,
   outboxEmitter,
   OutboxRelay,
+  parseBusUrl,
   SqliteInbox,
   SqliteOutbox,
   type SubscribeOptions,
@@ -112,12 +113,26 @@ export async function bootService(
 ): Promise<ServiceNode> {
   const env = readServiceEnv(contract, options.env);
   const logger = new Logger({ level: env.logLevel, fields: { service: contract.name } });
-  const policies = env.policies === undefined ? {} : parsePolicyConfig(env.policies);
+  const configured = env.policies === undefined ? {} : parsePolicyConfig(env.policies);
   const registry = await openRegistry(env.registry, {
     ...(env.registryDir === undefined ? {} : { localDir: env.registryDir }),
     staticPeers: env.peers,
   });
-  const peers = new Peers({ caller: contract.name, registry, policies, logger });
+  // Calls between services go over FLOTILLA_TRANSPORT; every service serves HTTP as well.
+  const nats = env.transport.startsWith("nats://") ? await natsTransports(env) : undefined;
+  // Over a broker a callee that died says nothing: a per-try timeout turns its lost requests
+  // into retries elsewhere (FLOTILLA_POLICIES may set another, or `false`).
+  const policies = nats === undefined ? configured : {
+    ...configured,
+    defaults: { attemptTimeoutMs: NATS_ATTEMPT_TIMEOUT_MS, ...configured.defaults },
+  };
+  const peers = new Peers({
+    caller: contract.name,
+    registry,
+    policies,
+    logger,
+    ...(nats === undefined ? {} : { transport: nats.caller }),
+  });
   const catalog = EventCatalog.fromContract(contract, { include: "all" });
   let bus: Promise<Bus> | undefined;
   const openNodeBus = () =>
@@ -227,6 +242,8 @@ export async function bootService(
         onStop: async () => {
           await stopAll();
           await onStop?.();
+          // The service may call its peers until its own onStop is done.
+          await nats?.caller[Symbol.asyncDispose]();
         },
       };
       const running = await serveService(wrapped, {
@@ -237,9 +254,27 @@ export async function bootService(
         }),
         ...(options.env ? { env: options.env } : {}),
         ...(options.exitOnStop === undefined ? {} : { exitOnStop: options.exitOnStop }),
+        ...(nats === undefined ? {} : { transports: [nats.transport()] }),
       });
       for (const start of starters) started.push(await start());
       return running;
     },
+  };
+}
+
+/** The per-try timeout of calls over NATS unless FLOTILLA_POLICIES sets one. */
+const NATS_ATTEMPT_TIMEOUT_MS = 2_000;
+
+/** The NATS request/reply transport and caller of `FLOTILLA_TRANSPORT=nats://…`, loaded on demand. */
+async function natsTransports(env: ServiceEnv) {
+  const parsed = parseBusUrl(env.transport);
+  if (parsed.type !== "nats") {
+    throw new RangeError(`Cannot use FLOTILLA_TRANSPORT "${env.transport}" as a NATS URL`);
+  }
+  const { natsRpcCaller, natsRpcTransport } = await import("@flotilla/natsrpc");
+  return {
+    caller: natsRpcCaller({ servers: parsed.servers }),
+    // Its instance id is the announcer's, so callers address the instance they discovered.
+    transport: () => natsRpcTransport({ servers: parsed.servers, instanceId: env.instanceId }),
   };
 }

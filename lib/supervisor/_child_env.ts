@@ -29,6 +29,10 @@ export interface ChildEnvOptions {
   busDir?: string | undefined;
   /** The value of `FLOTILLA_EVENTSTORE`, for a service whose contract needs an event store. */
   eventStore?: string | undefined;
+  /** The value of `FLOTILLA_TRANSPORT`. @default {unset: HTTP} */
+  transport?: string | undefined;
+  /** The service's gRPC port (`FLOTILLA_GRPC_PORT`), with the `grpc` transport. */
+  grpcPort?: number | undefined;
   /**
    * Base URLs of every instance of each declared peer, by name; given only
    * with the `static` registry (with any other, peers are found through it).
@@ -38,7 +42,7 @@ export interface ChildEnvOptions {
 
 /** Variables the supervisor sets itself, or reads for itself only. */
 const MANAGED =
-  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_EVENTSTORE|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
+  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_EVENTSTORE|FLOTILLA_TRANSPORT|FLOTILLA_GRPC_PORT|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
 
 /**
  * The environment of a service process: the supervisor's own, without the
@@ -71,6 +75,8 @@ export function childEnv(service: ServicePlan, options: ChildEnvOptions): Record
   if (options.bus !== undefined) env.FLOTILLA_BUS = options.bus;
   if (options.busDir !== undefined) env.FLOTILLA_BUS_DIR = options.busDir;
   if (options.eventStore !== undefined) env.FLOTILLA_EVENTSTORE = options.eventStore;
+  if (options.transport !== undefined) env.FLOTILLA_TRANSPORT = options.transport;
+  if (options.grpcPort !== undefined) env.FLOTILLA_GRPC_PORT = String(options.grpcPort);
   for (const [peer, urls] of Object.entries(options.peers)) {
     if (urls.length > 0) env[peerUrlVariable(peer)] = urls.join(",");
   }

@@ -60,6 +60,7 @@ export {
   permissionFlags,
   type PermissionOptions,
   type RegistryAccess,
+  type TransportAccess,
 } from "./permissions.ts";
 export { Backoff, type BackoffOptions } from "./backoff.ts";
 export { assignPorts, type AssignPortsOptions, freePort, isPortFree } from "./ports.ts";

@@ -36,6 +36,16 @@ export interface EventStoreAccess {
   envPrefixes?: readonly string[];
 }
 
+/** What a service needs for the transport of calls between services (`FLOTILLA_TRANSPORT`). */
+export interface TransportAccess {
+  /** Brokers (NATS) every service connects to: granted network access. */
+  addresses?: readonly Address[];
+  /** The service's own gRPC port: granted, like its HTTP one. */
+  listen?: Address;
+  /** The gRPC ports of every instance of each declared peer, by service name. */
+  peers?: Readonly<Record<string, readonly Address[]>>;
+}
+
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
 export interface RegistryAccess {
   /**
@@ -64,6 +74,8 @@ export interface PermissionOptions {
   bus?: BusAccess;
   /** What the service's event store needs, when its contract needs one. @default {{}} */
   eventStore?: EventStoreAccess;
+  /** What the transport between services needs (NATS servers, gRPC ports). @default {{}} */
+  transport?: TransportAccess;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -134,6 +146,18 @@ export function permissionFlags(
   const bus = options.bus ?? {};
   (bus.addresses ?? []).forEach((address, index) =>
     net.push(hostPort(name, `bus.addresses[${index}]`, address))
+  );
+  const transport = options.transport ?? {};
+  if (transport.listen !== undefined) {
+    net.push(hostPort(name, "transport.listen", transport.listen));
+  }
+  for (const peer of needs.peers ?? []) {
+    (transport.peers?.[peer] ?? []).forEach((address, index) =>
+      net.push(hostPort(name, `transport.peers.${peer}[${index}]`, address))
+    );
+  }
+  (transport.addresses ?? []).forEach((address, index) =>
+    net.push(hostPort(name, `transport.addresses[${index}]`, address))
   );
   const eventStore = options.eventStore ?? {};
   (eventStore.addresses ?? []).forEach((address, index) =>

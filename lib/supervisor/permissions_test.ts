@@ -306,3 +306,20 @@ Deno.test("permissionFlags() grants an event store's server and its driver's var
     RangeError,
   );
 });
+
+Deno.test("permissionFlags() grants the transport's broker, own gRPC port and the peers' gRPC ports", () => {
+  const flags = permissionFlags(contract({ peers: ["payment"] }), {
+    listen: local(4000),
+    peers: { payment: [local(4001), local(4002)] },
+    transport: {
+      addresses: [{ hostname: "nats.internal", port: 4222 }],
+      listen: local(5000),
+      peers: { payment: [local(5001), local(5002)], unrelated: [local(5003)] },
+    },
+  });
+  assert.equal(
+    flags[1],
+    "--allow-net=127.0.0.1:4000,127.0.0.1:4001,127.0.0.1:4002,127.0.0.1:5000,127.0.0.1:5001," +
+      "127.0.0.1:5002,nats.internal:4222",
+  );
+});

@@ -17,6 +17,7 @@ import { waitUntilReady } from "./_readiness.ts";
 import { type RegistrySetting, registrySetting } from "./_registry.ts";
 import { type BusSetting, busSetting } from "./_bus.ts";
 import { type EventStoreSetting, eventStoreSetting } from "./_eventstore.ts";
+import { type TransportSetting, transportSetting } from "./_transport.ts";
 import { StatusWriter } from "./_status_writer.ts";
 import { Backoff, type BackoffOptions } from "./backoff.ts";
 import { resolveDataRoot } from "./data_root.ts";
@@ -174,6 +175,13 @@ export interface SupervisorOptions {
    */
   eventStore?: string;
   /**
+   * The transport of calls between the services, given to each as
+   * `FLOTILLA_TRANSPORT`: `http`, `grpc` (each instance also gets a gRPC
+   * port, `FLOTILLA_GRPC_PORT`) or `nats://host:port` (NATS request/reply).
+   * @default {FLOTILLA_TRANSPORT of `env`, else "http"}
+   */
+  transport?: string;
+  /**
    * Port of the control API on 127.0.0.1; 0 takes any free port.
    * @default {FLOTILLA_ADMIN_PORT of `env`, else 0}
    */
@@ -265,6 +273,7 @@ export class Supervisor implements AsyncDisposable {
   readonly #registry: RegistrySetting;
   readonly #bus: BusSetting;
   readonly #eventStore: EventStoreSetting;
+  readonly #transport: TransportSetting;
   readonly #replicas: ReadonlyMap<string, number>;
   readonly #adminPort: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -313,6 +322,7 @@ export class Supervisor implements AsyncDisposable {
     this.registry = this.#registry.value;
     this.#bus = busSetting(options.bus ?? this.#env.FLOTILLA_BUS);
     this.#eventStore = eventStoreSetting(options.eventStore ?? this.#env.FLOTILLA_EVENTSTORE);
+    this.#transport = transportSetting(options.transport ?? this.#env.FLOTILLA_TRANSPORT);
     this.#adminPort = options.adminPort === undefined
       ? adminPortOf(this.#env)
       : portNumber("adminPort", options.adminPort);
@@ -401,9 +411,17 @@ export class Supervisor implements AsyncDisposable {
         }))
       );
       const ports = await assignPorts(
-        instances.map(({ service, n }) =>
-          n === 1 ? service.contract : { name: replicaName(service.contract.name, n) }
-        ),
+        [
+          ...instances.map(({ service, n }) =>
+            n === 1 ? service.contract : { name: replicaName(service.contract.name, n) }
+          ),
+          // With gRPC between the services, every instance also serves it, on a port of its own.
+          ...(this.#transport.type === "grpc"
+            ? instances.map(({ service, n }) => ({
+              name: grpcPortKey(replicaName(service.contract.name, n)),
+            }))
+            : []),
+        ],
         { hostname: this.hostname, env: this.#env },
       );
       for (const { service, n } of instances) {
@@ -605,6 +623,7 @@ export class Supervisor implements AsyncDisposable {
     const port = ports.get(name)!;
     const peerAddresses: Record<string, Address[]> = {};
     const peerUrls: Record<string, string[]> = {};
+    const peerGrpc: Record<string, Address[]> = {};
     for (const peer of contract.needs?.peers ?? []) {
       const peerPorts = Array.from(
         { length: this.#replicas.get(peer)! },
@@ -612,7 +631,14 @@ export class Supervisor implements AsyncDisposable {
       );
       peerAddresses[peer] = peerPorts.map((peerPort) => ({ hostname: host, port: peerPort }));
       peerUrls[peer] = peerPorts.map((peerPort) => httpUrl(host, peerPort));
+      if (this.#transport.type === "grpc") {
+        peerGrpc[peer] = Array.from({ length: this.#replicas.get(peer)! }, (_, i) => ({
+          hostname: host,
+          port: ports.get(grpcPortKey(replicaName(peer, i + 1)))!,
+        }));
+      }
     }
+    const grpcPort = this.#transport.type === "grpc" ? ports.get(grpcPortKey(name)) : undefined;
     let dataDir: string | undefined;
     if (contract.needs?.dataDir) {
       dataDir = join(this.dataRoot, contract.name); // Shared by the replicas.
@@ -634,6 +660,12 @@ export class Supervisor implements AsyncDisposable {
       ...(dataDir === undefined ? {} : { dataDir }),
       registry,
       bus,
+      transport: {
+        addresses: this.#transport.addresses,
+        ...(grpcPort === undefined
+          ? {}
+          : { listen: { hostname: this.hostname, port: grpcPort }, peers: peerGrpc }),
+      },
       ...(keepsEvents
         ? {
           eventStore: {
@@ -655,6 +687,8 @@ export class Supervisor implements AsyncDisposable {
       registryHost: this.#registry.address?.hostname,
       ...(onBus ? { bus: this.#bus.value, busDir } : {}),
       ...(keepsEvents ? { eventStore: this.#eventStore.value } : {}),
+      transport: this.#transport.value,
+      grpcPort,
       // With any other registry, peers are found through it.
       peers: this.#registry.type === "static" ? peerUrls : {},
     });
@@ -1083,4 +1117,9 @@ function positive(name: string, value: number): number {
     );
   }
   return value;
+}
+
+/** The key of an instance's gRPC port among the assigned ports. */
+function grpcPortKey(instance: string): string {
+  return `${instance}/grpc`;
 }
