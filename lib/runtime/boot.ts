@@ -120,6 +120,8 @@ export async function bootService(
   });
   // Calls between services go over FLOTILLA_TRANSPORT; every service serves HTTP as well.
   const nats = env.transport.startsWith("nats://") ? await natsTransports(env) : undefined;
+  const grpc = env.transport === "grpc" ? await grpcTransports(env) : undefined;
+  const rpc = nats ?? grpc;
   // Over a broker a callee that died says nothing: a per-try timeout turns its lost requests
   // into retries elsewhere (FLOTILLA_POLICIES may set another, or `false`).
   const policies = nats === undefined ? configured : {
@@ -131,7 +133,7 @@ export async function bootService(
     registry,
     policies,
     logger,
-    ...(nats === undefined ? {} : { transport: nats.caller }),
+    ...(rpc === undefined ? {} : { transport: rpc.caller }),
   });
   const catalog = EventCatalog.fromContract(contract, { include: "all" });
   let bus: Promise<Bus> | undefined;
@@ -243,7 +245,7 @@ export async function bootService(
           await stopAll();
           await onStop?.();
           // The service may call its peers until its own onStop is done.
-          await nats?.caller[Symbol.asyncDispose]();
+          await rpc?.caller[Symbol.asyncDispose]();
         },
       };
       const running = await serveService(wrapped, {
@@ -254,11 +256,24 @@ export async function bootService(
         }),
         ...(options.env ? { env: options.env } : {}),
         ...(options.exitOnStop === undefined ? {} : { exitOnStop: options.exitOnStop }),
-        ...(nats === undefined ? {} : { transports: [nats.transport()] }),
+        ...(rpc === undefined ? {} : { transports: [rpc.transport()] }),
       });
       for (const start of starters) started.push(await start());
       return running;
     },
+  };
+}
+
+/**
+ * The gRPC server and caller of `FLOTILLA_TRANSPORT=grpc`, loaded on demand:
+ * actions are served and called over the JSON service of `@flotilla/grpc`
+ * (`flotilla.json.v1.Json`), which needs no .proto of the contract.
+ */
+async function grpcTransports(env: ServiceEnv) {
+  const { grpcCaller, grpcTransport } = await import("@flotilla/grpc");
+  return {
+    caller: grpcCaller(),
+    transport: () => grpcTransport({ port: env.grpcPort, hostname: env.hostname }),
   };
 }
 

@@ -11,6 +11,8 @@ export interface TransportSetting {
   type: "http" | "grpc" | "nats";
   /** The NATS servers every service must reach. */
   addresses: Address[];
+  /** Prefixes of the variables its client reads (`GRPC_` for grpc-js). */
+  envPrefixes: string[];
 }
 
 /**
@@ -22,7 +24,8 @@ export interface TransportSetting {
 export function transportSetting(raw: string | undefined): TransportSetting {
   const value = raw === undefined || raw.trim() === "" ? "http" : raw.trim();
   const lower = value.toLowerCase();
-  if (lower === "http" || lower === "grpc") return { value: lower, type: lower, addresses: [] };
+  if (lower === "http") return { value: lower, type: lower, addresses: [], envPrefixes: [] };
+  if (lower === "grpc") return { value: lower, type: lower, addresses: [], envPrefixes: ["GRPC_"] };
   if (lower.startsWith("nats://")) {
     const addresses = value.slice("nats://".length).split(",").map((part) => {
       let url: URL;
@@ -39,7 +42,7 @@ export function transportSetting(raw: string | undefined): TransportSetting {
         port: url.port === "" ? 4222 : Number(url.port),
       };
     });
-    return { value, type: "nats", addresses };
+    return { value, type: "nats", addresses, envPrefixes: [] };
   }
   throw invalid(value, undefined);
 }

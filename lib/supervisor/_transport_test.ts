@@ -3,8 +3,18 @@ import { InvalidSettingError } from "./errors.ts";
 import { transportSetting } from "./_transport.ts";
 
 Deno.test("transportSetting() defaults to HTTP and reads gRPC", () => {
-  assert.deepEqual(transportSetting(undefined), { value: "http", type: "http", addresses: [] });
-  assert.deepEqual(transportSetting(" GRPC "), { value: "grpc", type: "grpc", addresses: [] });
+  assert.deepEqual(transportSetting(undefined), {
+    value: "http",
+    type: "http",
+    addresses: [],
+    envPrefixes: [],
+  });
+  assert.deepEqual(transportSetting(" GRPC "), {
+    value: "grpc",
+    type: "grpc",
+    addresses: [],
+    envPrefixes: ["GRPC_"],
+  });
 });
 
 Deno.test("transportSetting() grants every NATS server, port 4222 by default", () => {
@@ -12,6 +22,7 @@ Deno.test("transportSetting() grants every NATS server, port 4222 by default", (
     value: "nats://10.0.0.1,10.0.0.2:4223",
     type: "nats",
     addresses: [{ hostname: "10.0.0.1", port: 4222 }, { hostname: "10.0.0.2", port: 4223 }],
+    envPrefixes: [],
   });
 });
 

@@ -44,6 +44,8 @@ export interface TransportAccess {
   listen?: Address;
   /** The gRPC ports of every instance of each declared peer, by service name. */
   peers?: Readonly<Record<string, readonly Address[]>>;
+  /** Prefixes of the environment variables its client reads (`GRPC_` for grpc-js): granted as `GRPC_*`. */
+  envPrefixes?: readonly string[];
 }
 
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
@@ -185,7 +187,7 @@ export function permissionFlags(
       );
     }
   }
-  for (const prefix of eventStore.envPrefixes ?? []) {
+  for (const prefix of [...(transport.envPrefixes ?? []), ...(eventStore.envPrefixes ?? [])]) {
     if (!ENV_PREFIX.test(prefix)) {
       throw new RangeError(
         `Cannot grant "${name}" its event store's variables as a prefix must be upper-case letters, digits and _: current value is "${prefix}"`,

@@ -662,6 +662,7 @@ export class Supervisor implements AsyncDisposable {
       bus,
       transport: {
         addresses: this.#transport.addresses,
+        envPrefixes: this.#transport.envPrefixes,
         ...(grpcPort === undefined
           ? {}
           : { listen: { hostname: this.hostname, port: grpcPort }, peers: peerGrpc }),

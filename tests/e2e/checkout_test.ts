@@ -3,7 +3,7 @@
  * and balance by exactly its amounts, an idempotent retry changes nothing,
  * and each cancellation reason leaves nothing reserved or charged — with the
  * services calling each other over HTTP, and over NATS request/reply (a real
- * `nats-server` started by the test).
+ * `nats-server` started by the test), and over gRPC.
  */
 
 import assert from "node:assert/strict";
@@ -92,6 +92,17 @@ const TRANSPORTS: readonly TransportCase[] = [
         [Symbol.asyncDispose]: () => nats[Symbol.asyncDispose](),
       };
     },
+  },
+  {
+    name: "gRPC",
+    start: () =>
+      Promise.resolve({
+        env: { FLOTILLA_TRANSPORT: "grpc" },
+        // Nothing to look at: the gRPC caller never falls back to HTTP (an endpoint without a
+        // gRPC port is NO_GRPC_ADDRESS), so every confirmed order above went over gRPC.
+        carriedCalls: () => Promise.resolve(),
+        [Symbol.asyncDispose]: async () => {},
+      }),
   },
 ];
 
