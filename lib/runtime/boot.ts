@@ -32,6 +32,7 @@ import {
   validatedBus,
 } from "@flotilla/bus";
 import { type EventStore, openEventStore, parseEventStoreUrl } from "@flotilla/eventstore";
+import type { GrpcBinding } from "@flotilla/grpc";
 import { openRegistry, type Registry, registryAnnouncer } from "@flotilla/discovery";
 import { Peers } from "@flotilla/client";
 import { serveService } from "@flotilla/http";
@@ -94,6 +95,16 @@ export interface BootOptions {
   env?: { get(name: string): string | undefined };
   /** Exit the process once a signal has stopped the service (tests turn it off). @default {true} */
   exitOnStop?: boolean;
+  /**
+   * The .proto bindings used with `FLOTILLA_TRANSPORT=grpc` (asked for only
+   * then, so that a service on another transport never loads grpc-js): this
+   * service's, and its peers'. A service or peer without one is served and
+   * called over the JSON service of `@flotilla/grpc`.
+   */
+  grpc?: {
+    binding?: () => GrpcBinding | Promise<GrpcBinding>;
+    peers?: () => readonly GrpcBinding[] | Promise<readonly GrpcBinding[]>;
+  };
 }
 
 /**
@@ -120,7 +131,7 @@ export async function bootService(
   });
   // Calls between services go over FLOTILLA_TRANSPORT; every service serves HTTP as well.
   const nats = env.transport.startsWith("nats://") ? await natsTransports(env) : undefined;
-  const grpc = env.transport === "grpc" ? await grpcTransports(env) : undefined;
+  const grpc = env.transport === "grpc" ? await grpcTransports(env, options.grpc) : undefined;
   const rpc = nats ?? grpc;
   // Over a broker a callee that died says nothing: a per-try timeout turns its lost requests
   // into retries elsewhere (FLOTILLA_POLICIES may set another, or `false`).
@@ -266,14 +277,21 @@ export async function bootService(
 
 /**
  * The gRPC server and caller of `FLOTILLA_TRANSPORT=grpc`, loaded on demand:
- * actions are served and called over the JSON service of `@flotilla/grpc`
- * (`flotilla.json.v1.Json`), which needs no .proto of the contract.
+ * actions are served and called over their .proto bindings, or the JSON
+ * service of `@flotilla/grpc` (`flotilla.json.v1.Json`) without one.
  */
-async function grpcTransports(env: ServiceEnv) {
+async function grpcTransports(env: ServiceEnv, bindings: BootOptions["grpc"] = {}) {
   const { grpcCaller, grpcTransport } = await import("@flotilla/grpc");
+  const binding = await bindings.binding?.();
+  const peers = await bindings.peers?.() ?? [];
   return {
-    caller: grpcCaller(),
-    transport: () => grpcTransport({ port: env.grpcPort, hostname: env.hostname }),
+    caller: grpcCaller({ bindings: peers }),
+    transport: () =>
+      grpcTransport({
+        port: env.grpcPort,
+        hostname: env.hostname,
+        ...(binding === undefined ? {} : { binding }),
+      }),
   };
 }
 

@@ -46,6 +46,8 @@ export interface TransportAccess {
   peers?: Readonly<Record<string, readonly Address[]>>;
   /** Prefixes of the environment variables its client reads (`GRPC_` for grpc-js): granted as `GRPC_*`. */
   envPrefixes?: readonly string[];
+  /** Absolute paths the transport reads (the service's .proto files): granted read only. */
+  read?: readonly string[];
 }
 
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
@@ -173,10 +175,13 @@ export function permissionFlags(
     files.push(folder(name, "its registry's folder", "registry.dir", registry.dir));
   }
   if (bus.dir !== undefined) files.push(folder(name, "its bus's folder", "bus.dir", bus.dir));
-  if (files.length > 0) {
-    const list = [...new Set(files)].join(",");
-    flags.push(`--allow-read=${list}`, `--allow-write=${list}`);
+  const readOnly = (transport.read ?? []).map((path, index) =>
+    folder(name, "its transport's files", `transport.read[${index}]`, path)
+  );
+  if (files.length > 0 || readOnly.length > 0) {
+    flags.push(`--allow-read=${[...new Set([...files, ...readOnly])].join(",")}`);
   }
+  if (files.length > 0) flags.push(`--allow-write=${[...new Set(files)].join(",")}`);
 
   // envVariablesOf reads only the name and the needs of a contract.
   const variables = envVariablesOf({ name, version: "0.0.0", actions: {}, needs });

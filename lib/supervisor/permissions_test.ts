@@ -323,3 +323,20 @@ Deno.test("permissionFlags() grants the transport's broker, own gRPC port and th
       "127.0.0.1:5002,nats.internal:4222",
   );
 });
+
+Deno.test("permissionFlags() grants the transport's files read only", () => {
+  const flags = permissionFlags(contract({ dataDir: true }), {
+    listen: local(4000),
+    dataDir: "/srv/shop/.flotilla/order",
+    transport: {
+      listen: local(5000),
+      read: ["/srv/shop/apps/shop/proto/"],
+      envPrefixes: ["GRPC_"],
+    },
+  });
+  assert.deepEqual(flags.slice(2, 4), [
+    "--allow-read=/srv/shop/.flotilla/order,/srv/shop/apps/shop/proto/",
+    "--allow-write=/srv/shop/.flotilla/order",
+  ]);
+  assert.match(flags[4]!, /,GRPC_\*$/);
+});

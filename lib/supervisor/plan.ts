@@ -66,6 +66,12 @@ export interface ServicePlan {
    * `@flotilla/eventstore`), e.g. `new URL("./order/read_models.ts", import.meta.url)`.
    */
   projections?: string | URL;
+  /**
+   * What the service needs with `FLOTILLA_TRANSPORT=grpc`: the files it
+   * reads (its .proto files, or their folder), granted `--allow-read` then
+   * and only then.
+   */
+  grpc?: { files: readonly (string | URL)[] };
 }
 
 /** A system: services that call each other, started and stopped together. */

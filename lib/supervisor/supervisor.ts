@@ -6,7 +6,8 @@
  * @module
  */
 
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
 import { connectHost, httpUrl } from "./_address.ts";
 import { ADMIN_TOKEN_FILE, adminHandler } from "./_admin_api.ts";
 import { childEnv } from "./_child_env.ts";
@@ -663,9 +664,13 @@ export class Supervisor implements AsyncDisposable {
       transport: {
         addresses: this.#transport.addresses,
         envPrefixes: this.#transport.envPrefixes,
-        ...(grpcPort === undefined
-          ? {}
-          : { listen: { hostname: this.hostname, port: grpcPort }, peers: peerGrpc }),
+        ...(grpcPort === undefined ? {} : {
+          listen: { hostname: this.hostname, port: grpcPort },
+          peers: peerGrpc,
+          read: (service.grpc?.files ?? []).map((file) =>
+            file instanceof URL ? fromFileUrl(file) : resolve(file)
+          ),
+        }),
       },
       ...(keepsEvents
         ? {

@@ -18,7 +18,10 @@ import { createInventoryService } from "./app/service.ts";
 import { SEED_PRODUCTS } from "./infra/seed.ts";
 import { SqliteInventoryStore } from "./infra/sqlite_inventory_store.ts";
 
-const node = await bootService(inventoryContract);
+const node = await bootService(inventoryContract, {
+  // Loaded only with FLOTILLA_TRANSPORT=grpc: this service's .proto messages.
+  grpc: { binding: async () => (await import("../proto/bindings.ts")).inventoryGrpcBinding() },
+});
 const dataDir = node.env.dataDir!;
 await Deno.mkdir(dataDir, { recursive: true });
 const store = SqliteInventoryStore.open(join(dataDir, "inventory.db"));

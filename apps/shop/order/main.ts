@@ -26,7 +26,16 @@ import { orderViewsProjection, SqliteOrderViews } from "./infra/order_views.ts";
 import { PeerInventory } from "./infra/peer_inventory.ts";
 import { PeerPayments } from "./infra/peer_payments.ts";
 
-const node = await bootService(orderContract);
+const node = await bootService(orderContract, {
+  // Loaded only with FLOTILLA_TRANSPORT=grpc: the .proto messages of this service and its peers.
+  grpc: {
+    binding: async () => (await import("../proto/bindings.ts")).orderGrpcBinding(),
+    peers: async () => {
+      const { inventoryGrpcBinding, paymentGrpcBinding } = await import("../proto/bindings.ts");
+      return [inventoryGrpcBinding(), paymentGrpcBinding()];
+    },
+  },
+});
 const dataDir = node.env.dataDir!;
 await Deno.mkdir(dataDir, { recursive: true });
 const db = openDatabase(join(dataDir, "order.db"));

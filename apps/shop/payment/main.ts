@@ -18,7 +18,10 @@ import { createPaymentService } from "./app/service.ts";
 import { SEED_CUSTOMERS } from "./infra/seed.ts";
 import { SqlitePaymentStore } from "./infra/sqlite_payment_store.ts";
 
-const node = await bootService(paymentContract);
+const node = await bootService(paymentContract, {
+  // Loaded only with FLOTILLA_TRANSPORT=grpc: this service's .proto messages.
+  grpc: { binding: async () => (await import("../proto/bindings.ts")).paymentGrpcBinding() },
+});
 const dataDir = node.env.dataDir!;
 await Deno.mkdir(dataDir, { recursive: true });
 const store = SqlitePaymentStore.open(join(dataDir, "payment.db"));
