@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Clock } from "@flotilla/core";
+import { type Clock, redactPassword } from "@flotilla/core";
 import type { Bus } from "./bus.ts";
 import { BusError } from "./errors.ts";
 import { MemoryBus } from "./memory_bus.ts";
@@ -93,10 +93,13 @@ function parseNats(value: string): string[] {
     try {
       url = new URL(`http://${bare}`);
     } catch (error) {
-      throw invalidBusUrl(value, `'${redact(bare)}' is not a host[:port]`, error);
+      throw invalidBusUrl(value, `'${redactPassword(bare)}' is not a host[:port]`, error);
     }
     if (url.hostname === "" || (url.pathname !== "/" && url.pathname !== "") || url.search !== "") {
-      throw invalidBusUrl(value, `'${redact(bare)}' must be a host[:port], with no path or query`);
+      throw invalidBusUrl(
+        value,
+        `'${redactPassword(bare)}' must be a host[:port], with no path or query`,
+      );
     }
     const credentials = url.username === ""
       ? ""
@@ -108,16 +111,8 @@ function parseNats(value: string): string[] {
 function invalidBusUrl(value: string, why: string, cause?: unknown): BusError {
   return new BusError(
     "INVALID_BUS_URL",
-    `Cannot use the bus URL ${JSON.stringify(redact(value))}: ${why}`,
+    `Cannot use the bus URL ${JSON.stringify(redactPassword(value))}: ${why}`,
     cause === undefined ? {} : { cause },
-  );
-}
-
-/** Hides the password of `user:password@` in a URL-like string. */
-function redact(value: string): string {
-  return value.replace(/\/\/([^/@:,]*):([^/@,]*)@/g, "//$1:***@").replace(
-    /(^|,)([^/@:,]*):([^/@,]*)@/g,
-    "$1$2:***@",
   );
 }
 

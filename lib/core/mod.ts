@@ -39,3 +39,4 @@ export * from "./client.ts";
 export * from "./deadline_sweeper.ts";
 export * from "./env.ts";
 export * from "./local.ts";
+export * from "./redact.ts";

@@ -6,7 +6,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import type { Clock } from "@flotilla/core";
+import { type Clock, redactPassword } from "@flotilla/core";
 import type { EventCatalog, Outbox, SqliteOutbox } from "@flotilla/bus";
 import type { EventStore } from "./event_store.ts";
 import { EventStoreError } from "./errors.ts";
@@ -191,12 +191,7 @@ function relayed(outbox: OpenEventStoreOutbox) {
 function invalidUrl(value: string, why: string, cause?: unknown): EventStoreError {
   return new EventStoreError(
     "INVALID_EVENTSTORE_URL",
-    `Cannot use the event store URL ${JSON.stringify(redact(value))}: ${why}`,
+    `Cannot use the event store URL ${JSON.stringify(redactPassword(value))}: ${why}`,
     cause === undefined ? {} : { cause },
   );
-}
-
-/** Hides the password of `user:password@` in a URL. */
-function redact(value: string): string {
-  return value.replace(/\/\/([^/@:]*):([^/@]*)@/g, "//$1:***@");
 }

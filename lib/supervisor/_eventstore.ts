@@ -1,5 +1,6 @@
 // Internal helper; not exported by mod.ts.
 
+import { redactPassword } from "@flotilla/core";
 import { parseEventStoreUrl } from "@flotilla/eventstore";
 import { InvalidSettingError } from "./errors.ts";
 import type { Address } from "./permissions.ts";
@@ -65,7 +66,7 @@ export function eventStoreSetting(raw: string | undefined): EventStoreSetting {
 }
 
 function invalid(value: string, cause: unknown): InvalidSettingError {
-  const shown = value.replace(/\/\/([^/@:]*):([^/@]*)@/, "//$1:***@");
+  const shown = redactPassword(value);
   return new InvalidSettingError(
     "FLOTILLA_EVENTSTORE",
     `Cannot start the supervisor as FLOTILLA_EVENTSTORE must be sqlite or postgres://user@host:port/db: current value is "${shown}"${

@@ -1,5 +1,7 @@
 // Internal helper; not exported by mod.ts.
 
+import { redactPassword } from "@flotilla/core";
+import { parseBusUrl } from "@flotilla/bus";
 import { InvalidSettingError } from "./errors.ts";
 import type { Address } from "./permissions.ts";
 
@@ -17,7 +19,8 @@ export interface TransportSetting {
 
 /**
  * Reads and checks `FLOTILLA_TRANSPORT` (default `http`): `http`, `grpc`, or
- * `nats://host[:port][,host[:port]…]` (port 4222 by default).
+ * `nats://host[:port][,host[:port]…]` (port 4222 by default), parsed as
+ * `FLOTILLA_BUS` parses NATS servers.
  *
  * @throws {InvalidSettingError} when it is none of those.
  */
@@ -26,34 +29,30 @@ export function transportSetting(raw: string | undefined): TransportSetting {
   const lower = value.toLowerCase();
   if (lower === "http") return { value: lower, type: lower, addresses: [], envPrefixes: [] };
   if (lower === "grpc") return { value: lower, type: lower, addresses: [], envPrefixes: ["GRPC_"] };
-  if (lower.startsWith("nats://")) {
-    const addresses = value.slice("nats://".length).split(",").map((part) => {
-      let url: URL;
-      try {
-        url = new URL(`http://${part.trim().replace(/^nats:\/\//i, "")}`);
-      } catch {
-        throw invalid(value, new Error("every server must be a host[:port]"));
-      }
-      if (url.hostname === "" || (url.pathname !== "/" && url.pathname !== "")) {
-        throw invalid(value, new Error("every server must be a host[:port], with no path"));
-      }
-      return {
-        hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-        port: url.port === "" ? 4222 : Number(url.port),
-      };
-    });
-    return { value, type: "nats", addresses, envPrefixes: [] };
+  if (!lower.startsWith("nats://")) throw invalid(value, undefined);
+  let parsed: ReturnType<typeof parseBusUrl>;
+  try {
+    parsed = parseBusUrl(value);
+  } catch (error) {
+    throw invalid(value, error);
   }
-  throw invalid(value, undefined);
+  if (parsed.type !== "nats") throw invalid(value, undefined);
+  const addresses = parsed.servers.map((server) => {
+    const url = new URL(`http${server.slice("nats".length)}`);
+    return {
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: Number(url.port),
+    };
+  });
+  return { value, type: "nats", addresses, envPrefixes: [] };
 }
 
 function invalid(value: string, cause: unknown): InvalidSettingError {
-  const shown = value.replace(/\/\/([^/@:,]*):([^/@,]*)@/g, "//$1:***@");
   return new InvalidSettingError(
     "FLOTILLA_TRANSPORT",
-    `Cannot start the supervisor as FLOTILLA_TRANSPORT must be http, grpc or nats://host:port: current value is "${shown}"${
-      cause instanceof Error ? ` (${cause.message})` : ""
-    }`,
+    `Cannot start the supervisor as FLOTILLA_TRANSPORT must be http, grpc or nats://host:port: current value is "${
+      redactPassword(value)
+    }"${cause instanceof Error ? ` (${cause.message})` : ""}`,
     { cause },
   );
 }
