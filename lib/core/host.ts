@@ -26,6 +26,7 @@ import { toFieldIssues, validate } from "./schema.ts";
 import type { Service } from "./service.ts";
 import { continueTrace, type TraceContext } from "./trace.ts";
 import type { ActionSpec } from "./contract.ts";
+import { streamItemOf } from "./stream_of.ts";
 
 interface PendingCall {
   ctx: CallContext;
@@ -212,6 +213,15 @@ export class ServiceHost {
       throw new UnavailableError(`Service "${this.name}" is ${this.#state}`, {
         code: "SERVICE_NOT_READY",
       });
+    }
+    if (streamItemOf(spec.output)) {
+      // A stream would outlive this call's context and in-flight count; only a streaming
+      // transport (gRPC) serves it, with a context that lasts as long as the stream.
+      throw new FlotillaError(
+        "STREAMING_ACTION",
+        `Action "${action}" streams its output: call it over gRPC`,
+        { kind: "UNIMPLEMENTED" },
+      );
     }
     const timeout = Math.min(
       meta.timeoutMs ?? this.#defaultTimeoutMs,

@@ -8,6 +8,7 @@ import { ServiceHost, type Transport } from "./host.ts";
 import { Logger, MemorySink } from "./logger.ts";
 import { defineService } from "./service.ts";
 import { formatTraceparent, newTrace } from "./trace.ts";
+import { streamOf } from "./stream_of.ts";
 
 const contract = defineContract({
   name: "calc",
@@ -198,4 +199,28 @@ Deno.test("ServiceHost rejects a non-positive timeout option", () => {
     wait: () => ({ done: true }),
   });
   assert.throws(() => new ServiceHost(service, { drainTimeoutMs: 0 }), RangeError);
+});
+
+Deno.test("ServiceHost.invoke() refuses a streaming action, whose stream would outlive the call", async () => {
+  let ran = false;
+  const feed = defineContract({
+    name: "feed",
+    version: "1.0.0",
+    actions: { ticks: { input: z.object({}), output: streamOf(z.number()) } },
+  });
+  const host = new ServiceHost(
+    defineService(feed, {
+      ticks: async function* () {
+        ran = true;
+        yield 1;
+      },
+    }),
+    { logger: new Logger({ sink: new MemorySink() }) },
+  );
+  host.markReady();
+  await assert.rejects(
+    host.invoke("ticks", {}, {}),
+    (e: FlotillaError) => e.code === "STREAMING_ACTION" && e.kind === "UNIMPLEMENTED",
+  );
+  assert.equal(ran, false);
 });

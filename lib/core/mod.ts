@@ -40,3 +40,4 @@ export * from "./deadline_sweeper.ts";
 export * from "./env.ts";
 export * from "./local.ts";
 export * from "./redact.ts";
+export * from "./stream_of.ts";

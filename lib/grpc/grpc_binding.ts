@@ -9,7 +9,7 @@ import type { Method, Service } from "protobufjs";
 import { decodeMessage, encodeMessage, type MessagePlan, planOf } from "./_codec.ts";
 import { loadProtoSet, type ProtoSet } from "./_proto_set.ts";
 import { isWrapped, jsonSchemaOf, shapeProblems } from "./_schema_shape.ts";
-import { streamItemOf } from "./stream_of.ts";
+import { streamItemOf } from "@flotilla/core";
 
 /** One action as a gRPC method. */
 export interface GrpcMethod {

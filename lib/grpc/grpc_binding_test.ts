@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { defineContract } from "@flotilla/core";
 import { bindingInternals, grpcBinding, jsonBinding } from "./grpc_binding.ts";
-import { streamOf } from "./stream_of.ts";
+import { streamOf } from "@flotilla/core";
 import { labBinding, labContract } from "./testdata/lab.ts";
 
 const LAB_PROTO = new URL("./testdata/lab.proto", import.meta.url);

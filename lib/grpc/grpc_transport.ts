@@ -33,7 +33,7 @@ import {
 } from "./grpc_binding.ts";
 import { METADATA } from "./metadata.ts";
 import { serverError } from "./errors.ts";
-import { isAsyncIterable, streamItemOf } from "./stream_of.ts";
+import { isAsyncIterable, streamItemOf } from "@flotilla/core";
 
 /** Options of {@link grpcTransport}. */
 export interface GrpcTransportOptions {

@@ -47,7 +47,7 @@ export {
   grpcCaller,
   type GrpcCallerOptions,
 } from "./grpc_caller.ts";
-export { streamOf, type StreamSchema } from "./stream_of.ts";
+export { streamOf, type StreamSchema } from "@flotilla/core";
 export { METADATA } from "./metadata.ts";
 export {
   ERROR_DOMAIN,

@@ -49,6 +49,8 @@ export interface ServiceStatus {
   url: string;
   /** When its current (or last) process started, ISO-8601; null if never. */
   startedAt: string | null;
+  /** The port it serves gRPC on, with `FLOTILLA_TRANSPORT=grpc` (absent otherwise). */
+  grpcPort?: number;
 }
 
 /** The content of `supervisor.json`. */
@@ -148,6 +150,7 @@ function parseStatus(text: string, path: string): SupervisorStatus {
       restarts: item.restarts,
       url: typeof item.url === "string" ? item.url : "",
       startedAt: typeof item.startedAt === "string" ? item.startedAt : null,
+      ...(typeof item.grpcPort === "number" ? { grpcPort: item.grpcPort } : {}),
     };
   });
   return {

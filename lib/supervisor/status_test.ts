@@ -31,6 +31,7 @@ const status: SupervisorStatus = {
       restarts: 2,
       url: "http://127.0.0.1:40001",
       startedAt: "2025-01-01T00:00:02.000Z",
+      grpcPort: 40002,
     },
   ],
 };

@@ -223,6 +223,7 @@ interface Slot {
   readonly entry: string;
   readonly host: string;
   readonly port: number;
+  readonly grpcPort: number | undefined;
   readonly url: string;
   readonly flags: readonly string[];
   readonly env: Record<string, string>;
@@ -705,6 +706,7 @@ export class Supervisor implements AsyncDisposable {
       entry: service.entry instanceof URL ? service.entry.href : service.entry,
       host,
       port,
+      grpcPort,
       url: httpUrl(host, port),
       flags,
       env,
@@ -1014,6 +1016,7 @@ export class Supervisor implements AsyncDisposable {
       restarts: slot.restarts,
       url: slot.url,
       startedAt: slot.startedAt,
+      ...(slot.grpcPort === undefined ? {} : { grpcPort: slot.grpcPort }),
     };
   }
 

@@ -7,6 +7,10 @@
  */
 
 import assert from "node:assert/strict";
+import { createClient } from "@flotilla/core";
+import type { PeerEndpoint } from "@flotilla/client";
+import { grpcCaller } from "@flotilla/grpc";
+import { readStatus } from "@flotilla/supervisor";
 import { startNats } from "@flotilla/testing";
 import { type Shop, startShop } from "../support/shop.ts";
 
@@ -53,6 +57,8 @@ interface TransportServer extends AsyncDisposable {
   readonly env: Record<string, string>;
   /** Asserts that the services' calls went over it. */
   carriedCalls(): Promise<void>;
+  /** Checks of what only this transport serves, given a confirmed order. */
+  more?(t: Deno.TestContext, shop: Shop, orderId: string): Promise<void>;
 }
 
 const TRANSPORTS: readonly TransportCase[] = [
@@ -101,10 +107,54 @@ const TRANSPORTS: readonly TransportCase[] = [
         // Nothing to look at: the gRPC caller never falls back to HTTP (an endpoint without a
         // gRPC port is NO_GRPC_ADDRESS), so every confirmed order above went over gRPC.
         carriedCalls: () => Promise.resolve(),
+        more: watchOverGrpc,
         [Symbol.asyncDispose]: async () => {},
       }),
   },
 ];
+
+/** The order's live feed, `OrderService/WatchOrder`, on the order service's own gRPC port. */
+async function watchOverGrpc(t: Deno.TestContext, shop: Shop, orderId: string): Promise<void> {
+  const { orderGrpcBinding } = await import("../../apps/shop/proto/bindings.ts");
+  const { orderContract } = await import("../../apps/shop/contracts/mod.ts");
+  // `status --json` keeps its five keys; the supervisor's status file has the gRPC ports.
+  const row = (await readStatus(shop.dataDir))?.services.find((s) => s.service === "order");
+  assert.ok(row?.grpcPort, "the supervisor's status names the order service's gRPC port");
+  const endpoint: PeerEndpoint = {
+    id: row.instance,
+    url: `grpc://127.0.0.1:${row.grpcPort}`,
+    instance: {
+      service: "order",
+      id: row.instance,
+      address: "127.0.0.1",
+      port: row.grpcPort,
+      metadata: {},
+    },
+  };
+  await using caller = grpcCaller({ bindings: [orderGrpcBinding()] });
+  const order = createClient(orderContract, (call) => caller(endpoint, call), { caller: "e2e" });
+
+  await t.step("WatchOrder streams a settled order once and ends (gRPC)", async () => {
+    const seen = [];
+    const feed = await order.call("watchOrder", { orderId }, { timeoutMs: 10_000 });
+    for await (const view of feed) seen.push(view);
+    assert.deepEqual(seen.map((view) => [view.orderId, view.status]), [[orderId, "CONFIRMED"]]);
+  });
+
+  await t.step("WatchOrder of an unknown order is NOT_FOUND; over HTTP it is refused", async () => {
+    await assert.rejects(
+      order.call("watchOrder", { orderId: crypto.randomUUID() }),
+      { code: "ORDER_NOT_FOUND", kind: "NOT_FOUND" },
+    );
+    const overHttp = await fetch(`http://127.0.0.1:${row.port}/rpc/watchOrder`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ orderId }),
+    });
+    assert.equal(overHttp.status, 501);
+    assert.equal((await overHttp.json()).code, "STREAMING_ACTION");
+  });
+}
 
 for (const transport of TRANSPORTS) checkout(transport);
 
@@ -259,6 +309,8 @@ function checkout(transport: TransportCase): void {
         await t.step(`the services called each other over ${transport.name}`, async () => {
           await server.carriedCalls();
         });
+
+        await server.more?.(t, shop, orderId);
 
         let aliceBalance = 0;
         await t.step("SIGTERM stops every service and the supervisor exits 0", async () => {

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { defineContract } from "@flotilla/core";
+import { defineContract, streamOf } from "@flotilla/core";
 import { orderEvents } from "./events.ts";
 import { CustomerId, OrderEventView, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
 
@@ -45,6 +45,14 @@ export const orderContract = defineContract({
         "ORDER_NOT_FOUND if there is none.",
       input: z.strictObject({ orderId: OrderId }),
       output: z.array(OrderEventView),
+      idempotent: true,
+    },
+    watchOrder: {
+      description: "A live feed of one order: the order now, then again after each change, " +
+        "ending once it is CONFIRMED or CANCELLED; ORDER_NOT_FOUND if there is none. " +
+        "Streams, so it is served over gRPC (`OrderService/WatchOrder`).",
+      input: z.strictObject({ orderId: OrderId }),
+      output: streamOf(OrderView),
       idempotent: true,
     },
   },

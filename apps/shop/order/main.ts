@@ -63,6 +63,7 @@ const store = new EventSourcedOrderStore({
 const service = createOrderService({
   store,
   views,
+  readSide: projector,
   inventory: new PeerInventory(node.peers.client(inventoryContract)),
   payments: new PeerPayments(node.peers.client(paymentContract)),
   logger: node.logger,

@@ -33,9 +33,8 @@ export function paymentGrpcBinding(): GrpcBinding<typeof paymentContract> {
 }
 
 /**
- * The order contract on `flotilla.shop.v1.OrderService`. Its `WatchOrder`
- * method stays unimplemented until the contract has a `watchOrder` action
- * whose output is `streamOf(OrderView)`.
+ * The order contract on `flotilla.shop.v1.OrderService`; `WatchOrder` is the
+ * `watchOrder` action's server stream.
  */
 export function orderGrpcBinding(): GrpcBinding<typeof orderContract> {
   return order ??= grpcBinding(orderContract, {

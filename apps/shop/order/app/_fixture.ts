@@ -31,6 +31,8 @@ export interface Fixture extends AsyncDisposable {
   views: SqliteOrderViews;
   /** The projector that keeps {@link views} up to date. */
   projector: SqliteProjector;
+  /** The same projector, as the service's read-side progress. */
+  readSide: SqliteProjector;
   /** TEA (850¢, 10), MUG (1800¢, 2), POT (6500¢, sold out). */
   inventory: FakeInventory;
   /** alice (50000¢), carol (1000¢). */
@@ -81,6 +83,7 @@ export async function fixture(): Promise<Fixture> {
     store,
     views,
     projector,
+    readSide: projector,
     inventory,
     payments,
     clock,

@@ -90,6 +90,14 @@ export interface OrderViews {
   ping(): boolean;
 }
 
+/** How far the orders projection has got (an `SqliteProjector` is one). */
+export interface ReadSideProgress {
+  /** The position of the last event applied (undefined when none is). */
+  readonly position: string | undefined;
+  /** Resolves once every event up to `position` is applied; rejects if `signal` aborts first. */
+  waitFor(position: string, options?: { signal?: AbortSignal }): Promise<void>;
+}
+
 /** What the inventory answered to a reserve, discriminated on `status`. */
 export type ReserveOutcome =
   | { readonly status: "RESERVED" }

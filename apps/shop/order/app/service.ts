@@ -23,7 +23,14 @@ import {
 } from "./order_recovery.ts";
 import { OrderSaga } from "./order_saga.ts";
 import { placeOrderHandler } from "./place_order.ts";
-import type { InventoryPort, OrderStore, OrderViews, PaymentPort } from "./ports.ts";
+import type {
+  InventoryPort,
+  OrderStore,
+  OrderViews,
+  PaymentPort,
+  ReadSideProgress,
+} from "./ports.ts";
+import { watchOrder } from "./watch_order.ts";
 
 /** What {@link createOrderService} needs. */
 export interface OrderServiceDeps {
@@ -31,6 +38,8 @@ export interface OrderServiceDeps {
   store: OrderStore;
   /** The orders projection (the read side). */
   views: OrderViews;
+  /** The progress of {@link views}' projector, which `watchOrder` follows. */
+  readSide: ReadSideProgress;
   /** The inventory service. */
   inventory: InventoryPort;
   /** The payment service. */
@@ -60,7 +69,8 @@ export interface OrderService extends Service<typeof orderContract> {
  * order appends its events to the order's stream (and the event store's
  * outbox publishes each once); `getOrder` and `listOrders` read the orders
  * projection, which every write waits for, so a caller reads its own
- * writes; `getOrderEvents` reads the stream itself. Its `onStop` stops the
+ * writes; `getOrderEvents` reads the stream itself; `watchOrder` follows
+ * the projection as it applies an order's changes. Its `onStop` stops the
  * recovery, then calls `close`.
  *
  * @example
@@ -91,6 +101,12 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       const history = await store.history(orderId, { signal: ctx.signal });
       if (history.length === 0) throw orderNotFound(orderId);
       return history.map((event) => ({ ...event, data: { ...event.data } }));
+    },
+
+    watchOrder: ({ orderId }, ctx) => {
+      // Fail the call itself, not its first item, so a caller sees NOT_FOUND before any stream.
+      if (!views.get(orderId)) throw orderNotFound(orderId);
+      return watchOrder(orderId, deps, ctx);
     },
   }, {
     readiness: [{ name: "database", check: () => views.ping() }, ...(deps.readiness ?? [])],

@@ -4,15 +4,15 @@
  * @module
  */
 
+import { FlotillaError } from "./errors.ts";
 import {
-  FlotillaError,
   type InferInput,
   type InferOutput,
   type StandardSchema,
   type StandardSchemaProps,
   toFieldIssues,
   validate,
-} from "@flotilla/core";
+} from "./schema.ts";
 
 const STREAM = Symbol.for("flotilla.grpc.stream");
 
@@ -30,13 +30,13 @@ export interface StreamSchema<S extends StandardSchema = StandardSchema>
  * leaves. A typed client's call resolves to an `AsyncIterable` of the items,
  * validated as they arrive; stop iterating (`break`) to cancel the stream.
  *
- * Streaming actions are served by the gRPC transport only (the HTTP
- * transport has no streaming responses).
+ * The gRPC transport serves a streaming action as a server-streaming
+ * method; the HTTP and NATS transports do not serve it.
  *
  * @example
  * ```ts
  * import { z } from "zod";
- * import { defineContract } from "@flotilla/core";
+ * import { defineContract } from "./mod.ts";
  * const feed = defineContract({
  *   name: "clock",
  *   version: "1.0.0",
