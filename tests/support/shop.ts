@@ -5,7 +5,7 @@
  * @module
  */
 
-import { freePort, waitFor } from "@flotilla/testing";
+import { freePort, type NatsServer, startNats, waitFor } from "@flotilla/testing";
 
 const ROOT = new URL("../../", import.meta.url);
 const CLI = new URL("cli/flotilla.ts", ROOT).pathname;
@@ -67,12 +67,36 @@ export interface StartShopOptions {
   port?: number;
 }
 
+/**
+ * The transport between the services that e2e tests run the shop on unless
+ * they choose one: `FLOTILLA_E2E_TRANSPORT=http|grpc|nats` (`deno task
+ * test:e2e:grpc`, `test:e2e:nats`). With `nats`, each shop gets a NATS
+ * server of its own, stopped with it.
+ */
+export function e2eTransport(): "http" | "grpc" | "nats" {
+  const value = Deno.env.get("FLOTILLA_E2E_TRANSPORT") ?? "http";
+  if (value !== "http" && value !== "grpc" && value !== "nats") {
+    throw new Error(`FLOTILLA_E2E_TRANSPORT must be http, grpc or nats, not "${value}"`);
+  }
+  return value;
+}
+
 /** Starts the shop and waits until the gateway is ready. */
 export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "flotilla-e2e-" });
   const port = options.port ?? freePort();
-  const env = { PORT: String(port), FLOTILLA_DATA_DIR: dataDir, ...options.env };
+  let nats: NatsServer | undefined;
+  const transport: Record<string, string> = {};
+  if (options.env?.FLOTILLA_TRANSPORT === undefined) {
+    const chosen = e2eTransport();
+    if (chosen === "grpc") transport.FLOTILLA_TRANSPORT = "grpc";
+    if (chosen === "nats") {
+      nats = await startNats();
+      transport.FLOTILLA_TRANSPORT = nats.url;
+    }
+  }
+  const env = { PORT: String(port), FLOTILLA_DATA_DIR: dataDir, ...transport, ...options.env };
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...SUPERVISOR_FLAGS, CLI, "up"],
     cwd: ROOT.pathname,
@@ -131,6 +155,7 @@ export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
       }),
     async [Symbol.asyncDispose]() {
       await stop();
+      await nats?.[Symbol.asyncDispose]();
       if (ownsDataDir) await Deno.remove(dataDir, { recursive: true }).catch(() => {});
     },
   };
