@@ -1,0 +1,192 @@
+// Internal test support; not exported by mod.ts. A test OTLP/HTTP traces receiver (JSON and protobuf).
+
+/** A span as the receiver decoded it, whichever the encoding. */
+export interface ReceivedSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  name: string;
+  kind: number;
+  attributes: Record<string, unknown>;
+  events: string[];
+  statusCode: number;
+  resource: Record<string, unknown>;
+  contentType: string;
+}
+
+/** A receiver listening on a free port; dispose it to stop. */
+export interface OtlpReceiver extends AsyncDisposable {
+  /** Base URL, e.g. `http://127.0.0.1:41234` (set OTEL_EXPORTER_OTLP_ENDPOINT to it). */
+  readonly url: string;
+  /** Every span received so far. */
+  readonly spans: ReceivedSpan[];
+  /** Paths requested. */
+  readonly paths: string[];
+}
+
+/** Starts a receiver on 127.0.0.1 and a free port. */
+export function startOtlpReceiver(): OtlpReceiver {
+  const spans: ReceivedSpan[] = [];
+  const paths: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    paths.push(new URL(req.url).pathname);
+    const contentType = req.headers.get("content-type") ?? "";
+    const body = new Uint8Array(await req.arrayBuffer());
+    if (contentType === "application/json") {
+      spans.push(...fromJson(JSON.parse(new TextDecoder().decode(body)), contentType));
+    } else if (contentType === "application/x-protobuf") {
+      spans.push(...fromProto(body, contentType));
+    } else {
+      return new Response("unsupported", { status: 415 });
+    }
+    return new Response("{}", { headers: { "content-type": "application/json" } });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    spans,
+    paths,
+    [Symbol.asyncDispose]: () => server.shutdown(),
+  };
+}
+
+// ---- JSON ----
+
+type Json = Record<string, unknown>;
+
+function jsonValue(value: Json): unknown {
+  if ("stringValue" in value) return value.stringValue;
+  if ("boolValue" in value) return value.boolValue;
+  if ("intValue" in value) return Number(value.intValue);
+  if ("doubleValue" in value) return value.doubleValue;
+  if ("arrayValue" in value) {
+    return ((value.arrayValue as Json).values as Json[]).map(jsonValue);
+  }
+  return undefined;
+}
+
+function jsonAttributes(list: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of (list as Json[] | undefined) ?? []) {
+    out[kv.key as string] = jsonValue(kv.value as Json);
+  }
+  return out;
+}
+
+function fromJson(body: Json, contentType: string): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const rs of body.resourceSpans as Json[]) {
+    const resource = jsonAttributes((rs.resource as Json).attributes);
+    for (const ss of rs.scopeSpans as Json[]) {
+      for (const s of ss.spans as Json[]) {
+        out.push({
+          traceId: s.traceId as string,
+          spanId: s.spanId as string,
+          parentSpanId: s.parentSpanId as string | undefined,
+          name: s.name as string,
+          kind: s.kind as number,
+          attributes: jsonAttributes(s.attributes),
+          events: ((s.events as Json[]) ?? []).map((e) => e.name as string),
+          statusCode: ((s.status as Json | undefined)?.code as number | undefined) ?? 0,
+          resource,
+          contentType,
+        });
+      }
+    }
+  }
+  return out;
+}
+
+// ---- protobuf: a generic wire-format reader ----
+
+type Field = bigint | Uint8Array;
+type Message = Map<number, Field[]>;
+
+function decode(bytes: Uint8Array): Message {
+  const out: Message = new Map();
+  let i = 0;
+  const varint = (): bigint => {
+    let result = 0n;
+    let shift = 0n;
+    while (true) {
+      const b = bytes[i++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return result;
+      shift += 7n;
+    }
+  };
+  while (i < bytes.length) {
+    const key = Number(varint());
+    const field = key >> 3;
+    const wire = key & 7;
+    let value: Field;
+    if (wire === 0) value = varint();
+    else if (wire === 1) {
+      value = new DataView(bytes.buffer, bytes.byteOffset + i, 8).getBigUint64(0, true);
+      i += 8;
+    } else if (wire === 2) {
+      const len = Number(varint());
+      value = bytes.subarray(i, i + len);
+      i += len;
+    } else if (wire === 5) {
+      value = BigInt(new DataView(bytes.buffer, bytes.byteOffset + i, 4).getUint32(0, true));
+      i += 4;
+    } else throw new Error(`unsupported wire type ${wire}`);
+    if (!out.has(field)) out.set(field, []);
+    out.get(field)!.push(value);
+  }
+  return out;
+}
+
+const text = (f: Field | undefined) =>
+  f === undefined ? "" : new TextDecoder().decode(f as Uint8Array);
+const hex = (f: Field | undefined) =>
+  f === undefined
+    ? undefined
+    : Array.from(f as Uint8Array, (b) => b.toString(16).padStart(2, "0")).join("");
+const messages = (m: Message, field: number) =>
+  (m.get(field) ?? []).map((f) => decode(f as Uint8Array));
+
+function protoValue(v: Message): unknown {
+  if (v.has(1)) return text(v.get(1)![0]);
+  if (v.has(2)) return v.get(2)![0] === 1n;
+  if (v.has(3)) return Number(BigInt.asIntN(64, v.get(3)![0] as bigint));
+  if (v.has(4)) {
+    const b = v.get(4)![0] as bigint;
+    const view = new DataView(new ArrayBuffer(8));
+    view.setBigUint64(0, b, true);
+    return view.getFloat64(0, true);
+  }
+  if (v.has(5)) return messages(decode(v.get(5)![0] as Uint8Array), 1).map(protoValue);
+  return undefined;
+}
+
+function protoAttributes(m: Message, field: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const kv of messages(m, field)) out[text(kv.get(1)?.[0])] = protoValue(messages(kv, 2)[0]!);
+  return out;
+}
+
+function fromProto(body: Uint8Array, contentType: string): ReceivedSpan[] {
+  const out: ReceivedSpan[] = [];
+  for (const rs of messages(decode(body), 1)) {
+    const resource = protoAttributes(messages(rs, 1)[0] ?? new Map(), 1);
+    for (const ss of messages(rs, 2)) {
+      for (const s of messages(ss, 2)) {
+        const status = messages(s, 15)[0];
+        out.push({
+          traceId: hex(s.get(1)?.[0])!,
+          spanId: hex(s.get(2)?.[0])!,
+          parentSpanId: hex(s.get(4)?.[0]),
+          name: text(s.get(5)?.[0]),
+          kind: Number(s.get(6)?.[0] ?? 0n),
+          attributes: protoAttributes(s, 9),
+          events: messages(s, 11).map((e) => text(e.get(2)?.[0])),
+          statusCode: Number(status?.get(3)?.[0] ?? 0n),
+          resource,
+          contentType,
+        });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import {
+  childTrace,
+  continueTrace,
+  newTrace,
+  NotFoundError,
+  type OutboundCall,
+} from "@flotilla/core";
+import { callPipeline, type PeerEndpoint } from "@flotilla/client";
+import { resolvePolicy } from "@flotilla/resilience";
+import { startOtlpReceiver } from "./_otlp_receiver.ts";
+import { createTelemetry, type Telemetry } from "./create_telemetry.ts";
+import { OtlpExportError } from "./errors.ts";
+import { OtlpHttpExporter } from "./otlp_http_exporter.ts";
+
+const GATEWAY_SPAN = "00f067aa0ba902b7";
+const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACEPARENT = `00-${TRACE_ID}-${GATEWAY_SPAN}-01`;
+
+const inventory: PeerEndpoint = {
+  id: "inventory-1",
+  url: "http://127.0.0.1:7102",
+  instance: {
+    service: "inventory",
+    id: "inventory-1",
+    address: "127.0.0.1",
+    port: 7102,
+    metadata: {},
+  },
+};
+
+/** The order service takes a call from the gateway and calls inventory through the real pipeline. */
+async function placeOrder(
+  telemetry: Telemetry,
+  traceparent: string,
+): Promise<{ server: string; client: string }> {
+  const pipeline = callPipeline({
+    service: "inventory",
+    endpoints: { current: () => [inventory] },
+    transport: () => Promise.resolve({ reserved: true }),
+    policy: (action) => resolvePolicy({}, "inventory", action),
+    observer: telemetry.callObserver,
+  });
+  const inbound = telemetry.inbound.start({
+    service: "order",
+    action: "place",
+    transport: "http",
+    trace: continueTrace(traceparent),
+    caller: "gateway",
+  });
+  const call: OutboundCall = {
+    service: "inventory",
+    action: "reserve",
+    input: {},
+    idempotent: true,
+    deadline: Date.now() + 60_000,
+    trace: childTrace(inbound.trace),
+    caller: "order",
+    idempotencyKey: undefined,
+    signal: new AbortController().signal,
+    clock: { now: () => Date.now() },
+  };
+  await pipeline(call);
+  inbound.end(new NotFoundError("CUSTOMER_NOT_FOUND", "no such customer"));
+  return { server: inbound.trace.spanId, client: call.trace.spanId };
+}
+
+Deno.test("createTelemetry() exports server and client spans as OTLP/JSON with our trace ids", async () => {
+  await using receiver = startOtlpReceiver();
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_SERVICE_NAME: "order",
+  };
+  await using telemetry = createTelemetry({
+    service: "ignored",
+    instance: "order-1",
+    env: (name) => env[name],
+    processMetrics: false,
+  });
+  const ids = await placeOrder(telemetry, TRACEPARENT);
+  await telemetry.flush();
+
+  assert.deepEqual(receiver.paths, ["/v1/traces"]);
+  assert.equal(receiver.spans.length, 2);
+  const client = receiver.spans.find((s) => s.name === "inventory/reserve")!;
+  const server = receiver.spans.find((s) => s.name === "order/place")!;
+  assert.equal(client.contentType, "application/json");
+  assert.equal(server.traceId, TRACE_ID);
+  assert.equal(server.spanId, ids.server);
+  assert.equal(server.parentSpanId, GATEWAY_SPAN);
+  assert.equal(server.kind, 2);
+  assert.equal(server.attributes["rpc.system"], "flotilla");
+  assert.equal(server.attributes["rpc.service"], "order");
+  assert.equal(server.attributes["rpc.method"], "place");
+  assert.equal(server.attributes["flotilla.caller"], "gateway");
+  assert.equal(server.attributes["error.type"], "CUSTOMER_NOT_FOUND");
+  assert.equal(server.statusCode, 0, "a caller's mistake is not the server's error");
+  assert.deepEqual(server.events, ["exception"]);
+  assert.equal(client.traceId, TRACE_ID);
+  assert.equal(client.spanId, ids.client);
+  assert.equal(client.parentSpanId, ids.server);
+  assert.equal(client.kind, 3);
+  assert.equal(client.attributes["server.address"], "127.0.0.1");
+  assert.equal(client.attributes["server.port"], 7102);
+  assert.equal(client.attributes["flotilla.endpoint"], "inventory-1");
+  assert.deepEqual(client.events, ["attempt"]);
+  assert.equal(client.resource["service.name"], "order");
+  assert.equal(client.resource["service.instance.id"], "order-1");
+  assert.equal(client.resource["process.runtime.name"], "deno");
+  assert.equal(telemetry.metrics.spansExported.get(), 2);
+});
+
+Deno.test("createTelemetry() exports OTLP/protobuf by default to OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", async () => {
+  await using receiver = startOtlpReceiver();
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/unused",
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces`,
+  };
+  await using telemetry = createTelemetry({
+    service: "order",
+    env: (name) => env[name],
+    processMetrics: false,
+  });
+  const ids = await placeOrder(telemetry, TRACEPARENT);
+  await telemetry.flush();
+
+  assert.deepEqual(receiver.paths, ["/custom/traces"]);
+  const client = receiver.spans.find((s) => s.name === "inventory/reserve")!;
+  const server = receiver.spans.find((s) => s.name === "order/place")!;
+  assert.equal(server.contentType, "application/x-protobuf");
+  assert.equal(server.traceId, TRACE_ID);
+  assert.equal(server.spanId, ids.server);
+  assert.equal(server.parentSpanId, GATEWAY_SPAN);
+  assert.equal(server.attributes["rpc.method"], "place");
+  assert.equal(client.parentSpanId, ids.server);
+  assert.equal(client.attributes["server.port"], 7102);
+  assert.equal(client.attributes["flotilla.idempotent"], true);
+  assert.equal(client.kind, 3);
+  assert.equal(client.resource["service.name"], "order");
+});
+
+Deno.test("createTelemetry() samples roots by OTEL_TRACES_SAMPLER_ARG and honours a sampled parent", async () => {
+  await using receiver = startOtlpReceiver();
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+    OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+    OTEL_TRACES_SAMPLER_ARG: "0",
+  };
+  await using telemetry = createTelemetry({
+    service: "order",
+    env: (name) => env[name],
+    processMetrics: false,
+  });
+  // A root (no traceparent) at ratio 0 is not sampled, nor is its child call.
+  const root = telemetry.inbound.start({
+    service: "order",
+    action: "place",
+    transport: "http",
+    trace: newTrace(),
+  });
+  assert.equal(root.trace.sampled, false);
+  root.end(undefined);
+  // A caller that sampled its trace is followed.
+  await placeOrder(telemetry, TRACEPARENT);
+  // A caller that did not is followed too.
+  await placeOrder(telemetry, TRACEPARENT.replace(/-01$/, "-00"));
+  await telemetry.flush();
+  assert.deepEqual(receiver.spans.map((s) => s.name).sort(), ["inventory/reserve", "order/place"]);
+  assert.ok(receiver.spans.every((s) => s.traceId === TRACE_ID));
+  // Metrics count every call, sampled or not.
+  assert.equal(
+    telemetry.metrics.serverRequests.get({
+      service: "order",
+      action: "place",
+      transport: "http",
+      outcome: "not_found",
+    }),
+    2,
+  );
+});
+
+Deno.test("createTelemetry() exports nothing with OTEL_SDK_DISABLED=true, ids still propagate", async () => {
+  await using receiver = startOtlpReceiver();
+  const env: Record<string, string> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_SDK_DISABLED: "true",
+  };
+  await using telemetry = createTelemetry({
+    service: "order",
+    env: (name) => env[name],
+    processMetrics: false,
+  });
+  const ids = await placeOrder(telemetry, TRACEPARENT);
+  await telemetry.flush();
+  assert.equal(receiver.spans.length, 0);
+  assert.equal(ids.server.length, 16);
+  assert.equal(telemetry.tracer.enabled, false);
+});
+
+Deno.test("OtlpHttpExporter rejects with OtlpExportError on a non-2xx answer or no answer", async () => {
+  const answering = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.resolve(new Response("busy", { status: 503 })),
+  });
+  const span = {
+    name: "x",
+    kind: "internal" as const,
+    traceId: TRACE_ID,
+    spanId: GATEWAY_SPAN,
+    parentSpanId: undefined,
+    tracestate: undefined,
+    startTimeMs: 1,
+    endTimeMs: 2,
+    attributes: {},
+    events: [],
+    links: [],
+    status: { code: "unset" as const },
+  };
+  const error = await answering.export([span]).catch((e) => e);
+  assert.ok(error instanceof OtlpExportError);
+  assert.equal(error.status, 503);
+  assert.equal(error.retryable, true);
+  const silent = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.reject(new TypeError("connection refused")),
+  });
+  const refused = await silent.export([span]).catch((e) => e);
+  assert.ok(refused instanceof OtlpExportError);
+  assert.equal(refused.status, undefined);
+  assert.throws(() => new OtlpHttpExporter({ url: "not a url" }), RangeError);
+});
