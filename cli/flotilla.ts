@@ -9,6 +9,9 @@
  * flotilla start <name>
  * flotilla restart <name>
  * flotilla projections rebuild [<service>] # deno task projections:rebuild
+ * flotilla chaos add --service order --peer payment --error UNAVAILABLE
+ * flotilla chaos list|remove|clear|enable|disable --service <s> …
+ * flotilla config get <service>            # its GET /config
  * ```
  *
  * `flotilla up` reads, besides `FLOTILLA_DATA_DIR`, `FLOTILLA_HOST` and
@@ -38,6 +41,8 @@ import { control, type ControlCommand } from "./_control.ts";
 import { status } from "./_status.ts";
 import { up } from "./_up.ts";
 import { rebuildProjections } from "./_projections.ts";
+import { chaos, CHAOS_USAGE } from "./_chaos.ts";
+import { configGet } from "./_config_get.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -63,6 +68,10 @@ Usage:
       Empty the projections (read models) of every service of the plan, or
       of one, and build them again from the first event of the event store;
       a running service carries on from the rebuilt read model.
+${CHAOS_USAGE}
+  flotilla config get <name>
+      Print the configuration in force of a service (each replica), its
+      version, source and last rejected update (GET /config).
   flotilla --help
 
 Environment:
@@ -79,6 +88,10 @@ Environment:
   FLOTILLA_EVENTSTORE          up, projections: event store of the services that keep
                                one: sqlite (default, in their data folders) or
                                postgres://user@host:port/db
+  FLOTILLA_CONFIG              up, chaos: the services' dynamic configuration: file
+                               (default: <data dir>/config/<service>.json, watched),
+                               file:<path>, or etcd://host:port[/prefix/] (keys under
+                               /flotilla/config/<service>/)
 
 Exit codes: 0 ok, 1 runtime error, 2 usage error.`;
 
@@ -172,6 +185,27 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         }
         if (extra !== undefined) return usageError(`projections: unexpected argument '${extra}'`);
         return await rebuildProjections({ service, plan: values.plan, io, env, cwd });
+      }
+      case "chaos":
+        if (rest[0] === "--help" || rest[0] === "-h") return (io.out(USAGE), 0);
+        return await chaos(rest, { io, env, cwd });
+      case "config": {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: { help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: true,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        const [verb, name, extra] = positionals;
+        if (verb !== "get") {
+          return usageError(
+            verb === undefined ? "config: missing 'get'" : `config: unknown command "${verb}"`,
+          );
+        }
+        if (name === undefined) return usageError("config get: missing service name");
+        if (extra !== undefined) return usageError(`config get: unexpected argument '${extra}'`);
+        return await configGet({ name, io, env, cwd });
       }
       case undefined:
         return usageError("missing command");

@@ -128,13 +128,8 @@ class ValidatedBus implements Bus {
     const checked = async (delivery: Delivery): Promise<void> => {
       const check = await catalog.check(delivery.event);
       if (!check.ok) throw new PoisonMessageError(`Invalid event: ${check.reason}`);
-      await handler({
-        event: check.event,
-        stream: delivery.stream,
-        position: delivery.position,
-        attempt: delivery.attempt,
-        signal: delivery.signal,
-      });
+      // Whatever else a wrapper put on the delivery (the consumer span's `trace`) goes along.
+      await handler({ ...delivery, event: check.event });
     };
     return await this.#bus.subscribe(stream, checked, {
       ...options,

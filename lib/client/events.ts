@@ -55,6 +55,17 @@ export type PipelineEvent =
     service: string;
   }
   | {
+    /**
+     * An endpoint left discovery: its breaker, bulkhead and latency estimate
+     * are dropped (metrics keyed by it should be too).
+     */
+    type: "endpoint_removed";
+    /** The peer. */
+    service: string;
+    /** The endpoint id. */
+    endpoint: string;
+  }
+  | {
     /** An endpoint's bulkhead refused a call. */
     type: "bulkhead_full";
     /** The peer. */

@@ -21,6 +21,6 @@ export {
   type Pipeline,
   type PipelineOptions,
 } from "./pipeline.ts";
-export { Peers, type PeersOptions } from "./peers.ts";
+export { logPipelineEvent, Peers, type PeersOptions } from "./peers.ts";
 export type { AttemptInfo, CallObservation, CallObserver } from "./observer.ts";
 export type { PipelineEvent } from "./events.ts";

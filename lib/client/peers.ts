@@ -8,13 +8,14 @@ import {
   type Clock,
   createClient,
   type Logger,
+  type OutboundCall,
   type ServiceClient,
   type ServiceContract,
   systemClock,
 } from "@flotilla/core";
 import type { Registry } from "@flotilla/discovery";
 import { httpCaller } from "@flotilla/http";
-import { type PolicyConfig, resolvePolicy } from "@flotilla/resilience";
+import { parsePolicyConfig, type PolicyConfig, resolvePolicy } from "@flotilla/resilience";
 import { PeerEndpoints } from "./endpoints.ts";
 import type { PipelineEvent } from "./events.ts";
 import type { CallObserver } from "./observer.ts";
@@ -26,7 +27,10 @@ export interface PeersOptions {
   caller: string;
   /** Where peers are discovered. */
   registry: Registry;
-  /** Timeouts, retries, breakers, bulkheads, outlier ejection and balancers per peer and action. */
+  /**
+   * Timeouts, retries, breakers, bulkheads, outlier ejection and balancers
+   * per peer and action; replaced at runtime with {@link Peers.setPolicies}.
+   */
   policies?: PolicyConfig;
   /** Sends one attempt to one endpoint. @default {HTTP} */
   transport?: EndpointTransport;
@@ -54,12 +58,17 @@ export interface PeersOptions {
 export class Peers implements AsyncDisposable {
   readonly #options: PeersOptions;
   readonly #endpoints = new Map<string, PeerEndpoints>();
+  /** The stable pipeline handed out per peer: it forwards each call to the current one. */
   readonly #pipelines = new Map<string, Pipeline>();
+  /** The pipeline in force per peer, and the policy slice it was built from. */
+  readonly #current = new Map<string, { pipeline: Pipeline; slice: string }>();
   readonly #transport: EndpointTransport;
+  #policies: PolicyConfig;
 
   /** Creates the peers; nothing is watched until a client is made. */
   constructor(options: PeersOptions) {
     this.#options = options;
+    this.#policies = options.policies ?? {};
     const send = httpCaller();
     this.#transport = options.transport ?? ((endpoint, call) => send(endpoint.url, call));
   }
@@ -78,28 +87,73 @@ export class Peers implements AsyncDisposable {
     });
   }
 
-  /** The pipeline of calls to `service`. */
+  /** The policies in force (those given, or the last {@link Peers.setPolicies}). */
+  get policies(): PolicyConfig {
+    return this.#policies;
+  }
+
+  /**
+   * Replaces the policies without a restart. Every call that starts
+   * afterwards runs under the new ones; a call in flight finishes under the
+   * policies it started with, so each call sees one consistent version. A
+   * peer whose policy (the `defaults`, or its entry in `peers`) changed gets
+   * a fresh pipeline — its breakers, bulkheads, outlier ejections, retry
+   * budget and latency estimates start clean, as after a restart, sized by
+   * the new policy; the pipelines of the other peers are kept as they are.
+   *
+   * @example
+   * ```ts ignore
+   * peers.setPolicies({ peers: { payment: { timeoutMs: 2_000, breaker: false } } });
+   * ```
+   *
+   * @throws {ValidationError} `INVALID_POLICY` when `policies` is invalid (nothing changes).
+   */
+  setPolicies(policies: PolicyConfig): void {
+    const checked = parsePolicyConfig(policies);
+    this.#policies = checked;
+    for (const [service, current] of this.#current) {
+      if (sliceOf(checked, service) !== current.slice) this.#build(service);
+    }
+  }
+
+  /**
+   * The pipeline of calls to `service`. It stays the same object for the
+   * life of the peers: after {@link Peers.setPolicies} it forwards new calls
+   * to a pipeline built from the new policies.
+   */
   pipeline(service: string): Pipeline {
     let pipeline = this.#pipelines.get(service);
     if (!pipeline) {
-      const options = this.#options;
-      const logger = options.logger;
-      const endpoints = new PeerEndpoints(options.registry, service, logger ? { logger } : {});
-      this.#endpoints.set(service, endpoints);
-      const config = options.policies ?? {};
-      pipeline = callPipeline({
-        service,
-        endpoints,
-        transport: this.#transport,
-        policy: memoize((action) => resolvePolicy(config, service, action)),
-        ...(options.clock ? { clock: options.clock } : {}),
-        ...(options.observer ? { observer: options.observer } : {}),
-        onEvent: options.onEvent ?? ((event) => logEvent(logger, event)),
-        ...(logger ? { logger } : {}),
+      this.#build(service);
+      const currentOf = () => this.#current.get(service)!.pipeline;
+      pipeline = Object.assign((call: OutboundCall) => currentOf()(call), {
+        breakers: () => currentOf().breakers(),
       });
       this.#pipelines.set(service, pipeline);
     }
     return pipeline;
+  }
+
+  #build(service: string): void {
+    const options = this.#options;
+    const logger = options.logger;
+    let endpoints = this.#endpoints.get(service);
+    if (endpoints === undefined) {
+      endpoints = new PeerEndpoints(options.registry, service, logger ? { logger } : {});
+      this.#endpoints.set(service, endpoints);
+    }
+    const config = this.#policies;
+    const pipeline = callPipeline({
+      service,
+      endpoints,
+      transport: this.#transport,
+      policy: memoize((action) => resolvePolicy(config, service, action)),
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
+      onEvent: options.onEvent ?? ((event) => logPipelineEvent(logger, event)),
+      ...(logger ? { logger } : {}),
+    });
+    this.#current.set(service, { pipeline, slice: sliceOf(config, service) });
   }
 
   /** Stops every discovery watch. */
@@ -108,6 +162,11 @@ export class Peers implements AsyncDisposable {
     this.#endpoints.clear();
     this.#pipelines.clear();
   }
+}
+
+/** What the resolved policies of `service`'s actions depend on. */
+function sliceOf(config: PolicyConfig, service: string): string {
+  return JSON.stringify([config.defaults ?? null, config.peers?.[service] ?? null]);
 }
 
 function memoize<T>(compute: (key: string) => T): (key: string) => T {
@@ -119,7 +178,17 @@ function memoize<T>(compute: (key: string) => T): (key: string) => T {
   };
 }
 
-function logEvent(logger: Logger | undefined, event: PipelineEvent): void {
+/**
+ * Logs a pipeline event the way {@link Peers} does when no `onEvent` is
+ * given: breaker changes, ejections and a spent retry budget at warn, the
+ * rest at debug. Chain it when passing an `onEvent` of your own.
+ *
+ * @example
+ * ```ts ignore
+ * new Peers({ caller, registry, onEvent: (e) => { record(e); logPipelineEvent(logger, e); } });
+ * ```
+ */
+export function logPipelineEvent(logger: Logger | undefined, event: PipelineEvent): void {
   if (!logger) return;
   switch (event.type) {
     case "breaker":

@@ -218,6 +218,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
         if (!live.has(id)) {
           states.delete(id);
           balancer.forget?.(id);
+          emit({ type: "endpoint_removed", service, endpoint: id });
         }
       }
     }

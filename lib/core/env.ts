@@ -21,6 +21,8 @@
  * | `FLOTILLA_EVENTSTORE` | event store of a service whose contract needs one: `sqlite`, `postgres://…` | `sqlite` |
  * | `FLOTILLA_TRANSPORT` | transport of calls between services: `http`, `grpc`, `nats://host:port` | `http` |
  * | `FLOTILLA_GRPC_PORT` | port of the gRPC server with the `grpc` transport | any free port |
+ * | `FLOTILLA_CONFIG` | dynamic configuration: `file`, `file:<path>`, `etcd://host:port[/prefix/]` | `file` |
+ * | `FLOTILLA_CONFIG_TOKEN` | bearer token that `GET /config` requires (unset: not served) | none |
  *
  * @module
  */
@@ -44,6 +46,9 @@ export const KERNEL_ENV: readonly string[] = [
   "FLOTILLA_BUS_DIR",
   "FLOTILLA_TRANSPORT",
   "FLOTILLA_GRPC_PORT",
+  "FLOTILLA_CRASH_AT",
+  "FLOTILLA_CONFIG",
+  "FLOTILLA_CONFIG_TOKEN",
 ];
 
 /** Settings a service process takes from its environment. */
@@ -86,6 +91,14 @@ export interface ServiceEnv {
   transport: string;
   /** Port of the gRPC server when the transport is `grpc` (`FLOTILLA_GRPC_PORT`; 0 = any). */
   grpcPort: number;
+  /**
+   * The dynamic configuration source (`FLOTILLA_CONFIG`): `file` (a watched
+   * JSON file at the runtime's default path), `file:<path>` or
+   * `etcd://host:port[/prefix/]`.
+   */
+  config: string;
+  /** The bearer token `GET /config` requires (`FLOTILLA_CONFIG_TOKEN`); unset: not served. */
+  configToken: string | undefined;
 }
 
 /** Reads environment variables; `Deno.env` fits. */
@@ -157,6 +170,8 @@ export function readServiceEnv(
     eventStore: (needs.eventStore && env.get("FLOTILLA_EVENTSTORE")) || "sqlite",
     transport: transportOf(env),
     grpcPort: integer(env, "FLOTILLA_GRPC_PORT", 0, 0, 65535),
+    config: env.get("FLOTILLA_CONFIG")?.trim() || "file",
+    configToken: env.get("FLOTILLA_CONFIG_TOKEN") || undefined,
   };
 }
 

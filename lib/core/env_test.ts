@@ -60,7 +60,22 @@ Deno.test("readServiceEnv() reads settings with defaults", () => {
     eventStore: "sqlite",
     transport: "http",
     grpcPort: 0,
+    config: "file",
+    configToken: undefined,
   });
+});
+
+Deno.test("readServiceEnv() reads FLOTILLA_CONFIG and FLOTILLA_CONFIG_TOKEN", () => {
+  const env = readServiceEnv(
+    contract,
+    reader({
+      FLOTILLA_DATA_DIR: "/d",
+      FLOTILLA_CONFIG: " etcd://127.0.0.1:2379 ",
+      FLOTILLA_CONFIG_TOKEN: "t0k",
+    }),
+  );
+  assert.equal(env.config, "etcd://127.0.0.1:2379");
+  assert.equal(env.configToken, "t0k");
 });
 
 Deno.test("readServiceEnv() names the variable that is wrong", () => {

@@ -66,6 +66,44 @@ export interface InboundMeta {
   idempotencyKey?: string | undefined;
   /** Aborted when the caller goes away. */
   signal?: AbortSignal | undefined;
+  /** The transport the call came through: `http`, `grpc`, `nats`. @default {"http"} */
+  transport?: string | undefined;
+}
+
+/** What the host tells an {@link InboundObserver} about a call when it starts. */
+export interface InboundCall {
+  /** The service handling it. */
+  readonly service: string;
+  /** The action. */
+  readonly action: string;
+  /** The transport it came through: `http`, `grpc`, `nats`. */
+  readonly transport: string;
+  /** The call's span: `meta.trace`, or the one continuing the caller's `traceparent`. */
+  readonly trace: TraceContext;
+  /** The calling service, when a peer called. */
+  readonly caller?: string | undefined;
+}
+
+/** An inbound call being observed. */
+export interface InboundObservation {
+  /**
+   * The call's trace with the sampling decision applied (a root trace is
+   * decided here): the host builds the call's `Context` with it, so what the
+   * handler propagates matches what is exported.
+   */
+  readonly trace: TraceContext;
+  /** The call ended; `error` is undefined on success. */
+  end(error: unknown): void;
+}
+
+/**
+ * Watches the calls a host handles (a server span and RED metrics per call:
+ * `serverObserver` of `@flotilla/telemetry`). The host calls `start` once the
+ * action is known and the host ready, before the input is validated.
+ */
+export interface InboundObserver {
+  /** A call starts. */
+  start(call: InboundCall): InboundObservation;
 }
 
 /** The outcome of a successful call. */
@@ -98,6 +136,8 @@ export interface HostOptions {
   maxTimeoutMs?: number;
   /** How long a stop waits for in-flight calls before aborting them. @default {10_000} */
   drainTimeoutMs?: number;
+  /** Tracing and metrics of inbound calls. @default {none} */
+  inbound?: InboundObserver;
 }
 
 /**
@@ -119,6 +159,7 @@ export class ServiceHost {
   readonly #defaultTimeoutMs: number;
   readonly #maxTimeoutMs: number;
   readonly #drainTimeoutMs: number;
+  readonly #inbound: InboundObserver | undefined;
   readonly #pending = new Set<PendingCall>();
   readonly #deadlines: DeadlineSweeper;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -143,6 +184,7 @@ export class ServiceHost {
       "drainTimeoutMs",
       options.drainTimeoutMs ?? 10_000,
     );
+    this.#inbound = options.inbound;
   }
 
   /** The service's name. */
@@ -153,6 +195,14 @@ export class ServiceHost {
   /** Where the host is in its life. */
   get state(): HostState {
     return this.#state;
+  }
+
+  /**
+   * The observer of inbound calls, for a transport that runs a handler
+   * without {@link ServiceHost.invoke} (a gRPC stream).
+   */
+  get inbound(): InboundObserver | undefined {
+    return this.#inbound;
   }
 
   /** Number of calls being handled now. */
@@ -228,11 +278,19 @@ export class ServiceHost {
       this.#maxTimeoutMs,
     );
     const deadline = this.clock.now() + timeout;
+    const trace = meta.trace ?? continueTrace(meta.traceparent, meta.tracestate);
+    const observation = this.#inbound?.start({
+      service: this.name,
+      action,
+      transport: meta.transport ?? "http",
+      trace,
+      caller: meta.caller?.service,
+    });
     const ctx = new CallContext({
       service: this.name,
       action,
       deadline,
-      trace: meta.trace ?? continueTrace(meta.traceparent, meta.tracestate),
+      trace: observation?.trace ?? trace,
       caller: meta.caller ?? { kind: "external" },
       idempotencyKey: meta.idempotencyKey,
       logger: this.logger,
@@ -264,9 +322,12 @@ export class ServiceHost {
           { kind: "INTERNAL" },
         );
       }
+      observation?.end(undefined);
       return { output: checked.value, trace: ctx.trace };
     } catch (error) {
-      throw this.#normalize(error, ctx);
+      const normalized = this.#normalize(error, ctx);
+      observation?.end(normalized);
+      throw normalized;
     } finally {
       this.#pending.delete(entry);
       entry.unwatch?.();

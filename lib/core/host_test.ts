@@ -224,3 +224,46 @@ Deno.test("ServiceHost.invoke() refuses a streaming action, whose stream would o
   );
   assert.equal(ran, false);
 });
+
+Deno.test("ServiceHost.invoke() reports each admitted call to its inbound observer and runs it in the observation's trace", async () => {
+  const seen: Array<{ call: unknown; error: unknown }> = [];
+  const decided = { ...newTrace(false) };
+  const service = defineService(contract, {
+    add: ({ a, b }, ctx) => ({ sum: ctx.trace === decided ? a + b : -1 }),
+    broken: () => ({ ok: false as unknown as true }),
+    wait: () => ({ done: true }),
+  });
+  const host = new ServiceHost(service, {
+    logger: new Logger({ sink: new MemorySink() }),
+    inbound: {
+      start(call) {
+        const entry = { call, error: null as unknown };
+        seen.push(entry);
+        return { trace: decided, end: (error) => entry.error = error };
+      },
+    },
+  });
+  host.markReady();
+  const trace = newTrace();
+  const { output, trace: ran } = await host.invoke("add", { a: 1, b: 2 }, {
+    trace,
+    transport: "grpc",
+    caller: { kind: "service", service: "gateway" },
+  });
+  assert.deepEqual(output, { sum: 3 });
+  assert.equal(ran, decided);
+  await assert.rejects(host.invoke("add", { a: "x" }, {}), ValidationError);
+  await assert.rejects(host.invoke("nope", {}, {}));
+  assert.deepEqual(seen.map((s) => s.call), [
+    { service: "calc", action: "add", transport: "grpc", trace, caller: "gateway" },
+    {
+      service: "calc",
+      action: "add",
+      transport: "http",
+      trace: (seen[1]!.call as { trace: unknown }).trace,
+      caller: undefined,
+    },
+  ]);
+  assert.equal(seen[0]!.error, undefined);
+  assert.ok(seen[1]!.error instanceof ValidationError, "ended with the normalized error");
+});

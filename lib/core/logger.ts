@@ -69,7 +69,8 @@ export interface LoggerOptions {
 
 /**
  * A structured logger. `child()` adds fields (a trace id, an action) without
- * copying the sink or level.
+ * copying the sink or level: a logger and its children share one level, so
+ * {@link Logger.setLevel} changes it for all of them at once.
  *
  * @example
  * ```ts
@@ -78,36 +79,46 @@ export interface LoggerOptions {
  * ```
  */
 export class Logger {
-  readonly #level: number;
-  readonly #levelName: LogLevel;
+  #level: { name: LogLevel; severity: number };
   readonly #sink: LogSink;
   readonly #fields: Record<string, unknown>;
 
   /** Creates a logger. */
   constructor(options: LoggerOptions = {}) {
-    this.#levelName = options.level ?? "info";
-    this.#level = SEVERITY[this.#levelName];
+    const name = options.level ?? "info";
+    this.#level = { name, severity: SEVERITY[name] };
     this.#sink = options.sink ?? jsonLineSink;
     this.#fields = options.fields ?? {};
   }
 
   /** The lowest level this logger writes. */
   get level(): LogLevel {
-    return this.#levelName;
+    return this.#level.name;
+  }
+
+  /**
+   * Changes the lowest level written, for this logger, the logger it was
+   * made from and every child of either (a hot-reloaded `logLevel`).
+   *
+   * @throws {RangeError} when `level` is not debug, info, warn or error.
+   */
+  setLevel(level: LogLevel): void {
+    const severity = SEVERITY[level];
+    if (severity === undefined) parseLogLevel(level);
+    this.#level.name = level;
+    this.#level.severity = severity;
   }
 
   /** A logger that adds `fields` to every record. */
   child(fields: Record<string, unknown>): Logger {
-    return new Logger({
-      level: this.#levelName,
-      sink: this.#sink,
-      fields: { ...this.#fields, ...fields },
-    });
+    const child = new Logger({ sink: this.#sink, fields: { ...this.#fields, ...fields } });
+    child.#level = this.#level;
+    return child;
   }
 
   /** Whether a record at `level` would be written. */
   enabled(level: LogLevel): boolean {
-    return SEVERITY[level] >= this.#level;
+    return SEVERITY[level] >= this.#level.severity;
   }
 
   /** Logs at debug level. */
@@ -132,7 +143,7 @@ export class Logger {
 
   /** Logs at `level`; an `error` field that holds an Error is serialised with its code and stack. */
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void {
-    if (SEVERITY[level] < this.#level) return;
+    if (SEVERITY[level] < this.#level.severity) return;
     const record: LogRecord = {
       time: new Date().toISOString(),
       level,

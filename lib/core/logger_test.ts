@@ -44,3 +44,17 @@ Deno.test("parseLogLevel() accepts known levels and rejects others", () => {
   assert.equal(parseLogLevel("DEBUG"), "debug");
   assert.throws(() => parseLogLevel("loud"), RangeError);
 });
+
+Deno.test("Logger.setLevel() changes the level of the logger and of its children at once", () => {
+  const sink = new MemorySink();
+  const parent = new Logger({ level: "warn", sink });
+  const child = parent.child({ trace_id: "t" });
+  child.info("dropped");
+  child.setLevel("debug");
+  assert.equal(parent.level, "debug");
+  parent.debug("kept");
+  child.info("kept too");
+  assert.deepEqual(sink.records.map((r) => r.msg), ["kept", "kept too"]);
+  assert.throws(() => parent.setLevel("loud" as never), RangeError);
+  assert.equal(parent.level, "debug");
+});

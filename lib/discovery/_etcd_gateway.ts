@@ -68,10 +68,12 @@ export interface EtcdGatewayOptions {
  * rethrown as is.
  */
 export class EtcdGateway {
+  /** etcd's client URL, without a trailing slash. */
   readonly endpoint: string;
   #client: Deno.HttpClient | undefined;
   #requestTimeoutMs: number;
 
+  /** Creates the client; nothing is sent until a call. */
   constructor(options: EtcdGatewayOptions) {
     this.endpoint = options.endpoint.replace(/\/+$/, "");
     this.#client = options.client;

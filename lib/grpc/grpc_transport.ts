@@ -11,6 +11,7 @@ import {
   createContext,
   FlotillaError,
   type InboundMeta,
+  type InboundObservation,
   NotFoundError,
   type ServiceHost,
   toFieldIssues,
@@ -301,6 +302,7 @@ class GrpcServer implements Transport {
     let iterator: AsyncIterator<unknown> | undefined;
     let finished = false;
     let ctx: ReturnType<typeof createContext> | undefined;
+    let observation: InboundObservation | undefined;
     try {
       const meta = inboundMeta(call);
       trace = meta.trace;
@@ -327,12 +329,20 @@ class GrpcServer implements Transport {
       }
       let checked = validate(spec.input, input);
       if (checked instanceof Promise) checked = await checked;
+      observation = host.inbound?.start({
+        service: host.name,
+        action,
+        transport: "grpc",
+        trace: meta.trace,
+        caller: meta.caller?.service,
+      });
+      if (observation) trace = observation.trace;
       if (checked.issues) throw new ValidationError(toFieldIssues(checked.issues));
       ctx = createContext({
         service: host.name,
         action,
         deadline: meta.timeoutMs === undefined ? undefined : host.clock.now() + meta.timeoutMs,
-        trace: meta.trace,
+        trace,
         caller: meta.caller!,
         idempotencyKey: meta.idempotencyKey,
         logger: host.logger,
@@ -376,8 +386,10 @@ class GrpcServer implements Transport {
       }
       ended = true;
       call.end();
+      observation?.end(undefined);
     } catch (error) {
       ended = true;
+      observation?.end(error);
       if (!call.cancelled) {
         if (!(error instanceof FlotillaError)) {
           host.logger.error("stream failed with an unexpected error", { error });
@@ -434,6 +446,7 @@ function inboundMeta(call: ServerCall): InboundMeta & { trace: TraceContext } {
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
   const meta: InboundMeta & { trace: TraceContext } = {
     trace,
+    transport: "grpc",
     caller,
     idempotencyKey: key,
     timeoutMs: Number.isFinite(at) ? Math.max(1, at - Date.now()) : undefined,

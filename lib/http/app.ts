@@ -12,6 +12,7 @@ import {
   type Caller,
   continueTrace,
   FlotillaError,
+  formatTraceparent,
   type HttpRoute,
   type InboundMeta,
   type ServiceHost,
@@ -25,6 +26,18 @@ import { problemResponse } from "./problem.ts";
 export interface HttpAppOptions {
   /** Largest accepted request body in bytes; larger ones get 413. @default {1048576} */
   bodyLimit?: number;
+  /**
+   * Answers `GET /metrics` (Prometheus text format, e.g. `telemetry.metricsResponse`
+   * of `@flotilla/telemetry`), outside `host.invoke`: a scrape is not a call and
+   * is answered while draining too. @default {no /metrics route}
+   */
+  metrics?: () => Response | Promise<Response>;
+  /**
+   * Answers `GET /config` (the configuration in force, e.g. `configHandler`
+   * of `@flotilla/config` behind a token check), outside `host.invoke`.
+   * @default {no /config route}
+   */
+  config?: (request: Request) => Response | Promise<Response>;
 }
 
 /** The HTTP face of a service: a fetch handler, and `request()` for tests without a socket. */
@@ -45,6 +58,8 @@ interface RequestState {
  *
  * - `GET /healthz` — 200 while the process lives;
  * - `GET /readyz` — 200 when ready, 503 while starting or draining;
+ * - `GET /metrics` — the metrics, when `options.metrics` is given;
+ * - `GET /config` — the configuration, when `options.config` is given;
  * - `POST /rpc/<action>` — every action, JSON in and out (what peers call);
  * - each action's REST route from its contract (`GET /orders/:id`…), whose
  *   input is the query, the JSON body and the path parameters merged.
@@ -124,6 +139,21 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
     );
   });
 
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get("/metrics", (c) => {
+      stateOf(c).route = "/metrics";
+      return metrics();
+    });
+  }
+  const config = options.config;
+  if (config) {
+    app.get("/config", (c) => {
+      stateOf(c).route = "/config";
+      return config(c.req.raw);
+    });
+  }
+
   app.post("/rpc/:action", async (c) => {
     const action = c.req.param("action");
     stateOf(c).route = "/rpc/:action";
@@ -158,7 +188,12 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
   app.notFound((c) => {
     const path = c.req.path;
     const allowed = restRoutes.filter((r) => r.pattern.test(path)).map((r) => r.method);
-    if (path === "/healthz" || path === "/readyz") allowed.push("GET");
+    if (
+      path === "/healthz" || path === "/readyz" || (metrics && path === "/metrics") ||
+      (config && path === "/config")
+    ) {
+      allowed.push("GET");
+    }
     const state = stateOf(c);
     if (allowed.length > 0) {
       const error = new FlotillaError(
@@ -200,8 +235,9 @@ async function respond(
   state: RequestState,
   status: number,
 ): Promise<Response> {
-  const { output } = await host.invoke(action, input, inboundMeta(c, state.trace));
-  const headers = { [HEADERS.traceresponse]: `00-${state.trace.traceId}-${state.trace.spanId}-01` };
+  const { output, trace } = await host.invoke(action, input, inboundMeta(c, state.trace));
+  // The host's trace carries the sampling decision taken for a root call.
+  const headers = { [HEADERS.traceresponse]: formatTraceparent(trace) };
   if (output === undefined) return c.body(null, 204, headers);
   return c.json(output, status as 200, headers);
 }
@@ -221,6 +257,7 @@ function inboundMeta(c: HonoContext, trace: TraceContext): InboundMeta & { trace
   }
   return {
     trace,
+    transport: "http",
     timeoutMs: parseTimeout(c.req.header(HEADERS.timeout)),
     caller,
     idempotencyKey: key,

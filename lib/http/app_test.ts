@@ -160,3 +160,17 @@ Deno.test("createHttpApp() rejects a non-positive body limit", () => {
   const { host } = setup();
   assert.throws(() => createHttpApp(host, { bodyLimit: 0 }), RangeError);
 });
+
+Deno.test("createHttpApp() serves GET /metrics outside the host when given, and not otherwise", async () => {
+  const { host } = setup();
+  const app = createHttpApp(host, {
+    metrics: () => new Response("up 1\n", { headers: { "content-type": "text/plain" } }),
+  });
+  const response = await app.request("/metrics");
+  assert.equal(response.status, 200);
+  assert.equal(await response.text(), "up 1\n");
+  assert.equal((await app.request("/metrics", { method: "POST" })).status, 405);
+  const plain = await setup().app.request("/metrics");
+  assert.equal(plain.status, 404);
+  await plain.body?.cancel();
+});

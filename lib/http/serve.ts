@@ -8,6 +8,7 @@
 import {
   type Announcer,
   type EnvReader,
+  type InboundObserver,
   Logger,
   readServiceEnv,
   type RunningService,
@@ -32,6 +33,12 @@ export interface ServeOptions {
    * drained with it. @default {none}
    */
   transports?: readonly Transport[];
+  /** Tracing and metrics of inbound calls (`telemetry.inbound`). @default {none} */
+  inbound?: InboundObserver;
+  /** Answers `GET /metrics` (`telemetry.metricsResponse`). @default {no /metrics route} */
+  metrics?: () => Response | Promise<Response>;
+  /** Answers `GET /config` (see `HttpAppOptions.config`). @default {no /config route} */
+  config?: (request: Request) => Response | Promise<Response>;
 }
 
 /**
@@ -59,8 +66,15 @@ export async function serveService(
       logger,
       drainTimeoutMs: env.drainTimeoutMs,
       ...(options.announcer ? { announcer: options.announcer } : {}),
+      ...(options.inbound ? { inbound: options.inbound } : {}),
       transports: [
-        httpTransport({ port: env.port, hostname: env.hostname, bodyLimit: env.bodyLimit }),
+        httpTransport({
+          port: env.port,
+          hostname: env.hostname,
+          bodyLimit: env.bodyLimit,
+          ...(options.metrics ? { metrics: options.metrics } : {}),
+          ...(options.config ? { config: options.config } : {}),
+        }),
         ...(options.transports ?? []),
       ],
     });

@@ -276,7 +276,7 @@ function inboundMeta(headers: RequestHeaderValues, trace: TraceContext): Inbound
   const caller: Caller = headers.caller
     ? { kind: "service", service: headers.caller }
     : { kind: "external" };
-  const meta: InboundMeta = { trace, caller };
+  const meta: InboundMeta = { trace, caller, transport: "nats" };
   if (headers.timeout !== "") meta.timeoutMs = parseTimeout(headers.timeout);
   const key = headers.idempotencyKey;
   if (key !== "") {

@@ -13,6 +13,7 @@ import {
   type Service,
   type ServiceContract,
   type ServiceEnv,
+  type TraceContext,
 } from "@flotilla/core";
 import type { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
@@ -34,9 +35,21 @@ import {
 import { type EventStore, openEventStore, parseEventStoreUrl } from "@flotilla/eventstore";
 import type { GrpcBinding } from "@flotilla/grpc";
 import { openRegistry, type Registry, registryAnnouncer } from "@flotilla/discovery";
-import { Peers } from "@flotilla/client";
+import { logPipelineEvent, Peers } from "@flotilla/client";
+import {
+  createTelemetry,
+  deliveryTrace,
+  type OutboxStatsSource,
+  type Telemetry,
+  watchOutbox,
+} from "@flotilla/telemetry";
 import { serveService } from "@flotilla/http";
 import { parsePolicyConfig } from "@flotilla/resilience";
+import { CrashPoints } from "./crash_points.ts";
+import type { ConfigStore } from "@flotilla/config";
+import { type ChaosEngine, chaosService } from "@flotilla/chaos";
+import { openDynamicConfig } from "./_dynamic_config.ts";
+import type { RuntimeConfig } from "./runtime_config.ts";
 
 /** A booted service process. */
 export interface ServiceNode {
@@ -44,10 +57,25 @@ export interface ServiceNode {
   readonly env: ServiceEnv;
   /** The service's logger (JSON lines on stdout). */
   readonly logger: CoreLogger;
+  /** Its `FLOTILLA_CRASH_AT` points, for crash suites (`serve` arms its handlers'). */
+  readonly crashPoints: CrashPoints;
   /** The registry it registers in and discovers peers through (`FLOTILLA_REGISTRY`). */
   readonly registry: Registry;
+  /**
+   * Its metrics and traces (`OTEL_*` variables): `GET /metrics`, server,
+   * client, producer and consumer spans; flushed on stop.
+   */
+  readonly telemetry: Telemetry;
   /** Clients of its peers, each behind the call pipeline. */
   readonly peers: Peers;
+  /**
+   * Its live configuration (`FLOTILLA_CONFIG`): `logLevel`, `policies`,
+   * `featureFlags`, `chaos` and the app's own keys, hot-reloaded; served
+   * as `GET /config` to the holder of `FLOTILLA_CONFIG_TOKEN`.
+   */
+  readonly config: ConfigStore<RuntimeConfig>;
+  /** Its fault injector, following the `chaos` section of {@link ServiceNode.config}. */
+  readonly chaos: ChaosEngine;
   /**
    * The message bus named by `FLOTILLA_BUS`, opened on first use (an
    * in-process memory bus, with a warning, when the variable is unset).
@@ -78,7 +106,7 @@ export interface ServiceNode {
   consume(
     db: DatabaseSync,
     stream: string,
-    work: (delivery: Delivery) => void,
+    work: (delivery: Delivery, context: ConsumeContext) => void,
     options: Omit<SubscribeOptions, "signal">,
   ): void;
   /**
@@ -87,6 +115,14 @@ export interface ServiceNode {
    * stops them, drains it, and exits 0.
    */
   serve(service: Service): Promise<RunningService>;
+}
+
+/** What the `work` of {@link ServiceNode.consume} gets besides the delivery. */
+export interface ConsumeContext {
+  /** The consumer span's trace, continuing the producer's (undefined without telemetry). */
+  readonly trace: TraceContext | undefined;
+  /** The service's logger with the span's `trace_id` and `span_id`. */
+  readonly logger: CoreLogger;
 }
 
 /** Options of {@link bootService}. */
@@ -124,6 +160,14 @@ export async function bootService(
 ): Promise<ServiceNode> {
   const env = readServiceEnv(contract, options.env);
   const logger = new Logger({ level: env.logLevel, fields: { service: contract.name } });
+  const crashPoints = CrashPoints.parse(
+    (options.env ?? Deno.env).get("FLOTILLA_CRASH_AT"),
+    contract.name,
+    env.dataDir,
+  );
+  if (crashPoints.armed) {
+    logger.warn("FLOTILLA_CRASH_AT is set: this process will crash on purpose");
+  }
   const configured = env.policies === undefined ? {} : parsePolicyConfig(env.policies);
   const registry = await openRegistry(env.registry, {
     ...(env.registryDir === undefined ? {} : { localDir: env.registryDir }),
@@ -139,23 +183,47 @@ export async function bootService(
     ...configured,
     defaults: { attemptTimeoutMs: NATS_ATTEMPT_TIMEOUT_MS, ...configured.defaults },
   };
+  const telemetry = createTelemetry({
+    service: contract.name,
+    instance: env.instanceId,
+    transport: nats === undefined ? env.transport : "nats",
+    ...(options.env ? { env: (name: string) => options.env!.get(name) } : {}),
+  });
+  // Level, policies and chaos rules follow FLOTILLA_CONFIG from now on.
+  const dynamic = await openDynamicConfig({
+    service: contract.name,
+    config: env.config,
+    dataDir: env.dataDir,
+    token: env.configToken,
+    defaults: { logLevel: env.logLevel, policies },
+    logger,
+  });
   const peers = new Peers({
     caller: contract.name,
     registry,
-    policies,
+    policies: dynamic.store.current.values.policies ?? policies,
     logger,
-    ...(rpc === undefined ? {} : { transport: rpc.caller }),
+    observer: telemetry.callObserver,
+    onEvent: (event) => {
+      telemetry.onPipelineEvent(event);
+      logPipelineEvent(logger, event);
+    },
+    transport: dynamic.transport(rpc?.caller),
   });
+  dynamic.followPolicies((next) => peers.setPolicies(next));
   const catalog = EventCatalog.fromContract(contract, { include: "all" });
   let bus: Promise<Bus> | undefined;
   const openNodeBus = () =>
-    bus ??= (async () => {
+    bus ??= dynamic.chaosBus(async () => {
       if (env.bus === undefined) {
         logger.warn("FLOTILLA_BUS is unset: events stay in this process (memory bus)");
-        return await openBus("memory");
+        return telemetry.instrumentBus(await openBus("memory"));
       }
-      return await openBus(env.bus, env.busDir ? { sqlitePath: join(env.busDir, "bus.db") } : {});
-    })();
+      // Producer spans for what the relays publish, consumer spans for every delivery.
+      return telemetry.instrumentBus(
+        await openBus(env.bus, env.busDir ? { sqlitePath: join(env.busDir, "bus.db") } : {}),
+      );
+    });
   const starters: Array<() => Promise<AsyncDisposable>> = [];
   const started: AsyncDisposable[] = [];
 
@@ -178,11 +246,16 @@ export async function bootService(
   return {
     env,
     logger,
+    crashPoints,
     registry,
+    telemetry,
     peers,
+    config: dynamic.store,
+    chaos: dynamic.chaos,
     bus: openNodeBus,
     outbox(db, { stream }) {
       const outbox = new SqliteOutbox(db);
+      watchOutbox(telemetry.registry, telemetry.metrics, outbox);
       let relay: OutboxRelay | undefined;
       starters.push(async () => {
         relay = new OutboxRelay({
@@ -217,6 +290,10 @@ export async function bootService(
           ...(sqlite === undefined ? {} : { sqlite }),
         },
       });
+      const stats = sqlite ?? outbox;
+      if (stats !== undefined && "stats" in stats) {
+        watchOutbox(telemetry.registry, telemetry.metrics, stats as OutboxStatsSource);
+      }
       starters.push(async () => {
         relay = new OutboxRelay({
           outbox: outbox!,
@@ -239,7 +316,16 @@ export async function bootService(
           ...(subscribe.backoffMs === undefined ? {} : { backoffMs: subscribe.backoffMs }),
           logger,
         });
-        const handler: DeliveryHandler = inbox.handler(work);
+        const handler: DeliveryHandler = inbox.handler((delivery) => {
+          // The consumer span of the instrumented bus: the work's logs carry its ids.
+          const trace = deliveryTrace(delivery);
+          work(delivery, {
+            trace,
+            logger: trace === undefined
+              ? logger
+              : logger.child({ trace_id: trace.traceId, span_id: trace.spanId }),
+          });
+        });
         // Payloads are checked against the contract's schemas on receipt too: an invalid event
         // is dead-lettered with the reason instead of reaching `work`.
         return await validatedBus(await openNodeBus(), catalog).subscribe(stream, handler, {
@@ -251,16 +337,24 @@ export async function bootService(
     async serve(service) {
       const onStop = service.onStop;
       const wrapped: Service = {
-        ...service,
+        ...chaosService(dynamic.chaos, crashPoints.wrap(service)),
         onStop: async () => {
           await stopAll();
           await onStop?.();
           // The service may call its peers until its own onStop is done.
           await rpc?.caller[Symbol.asyncDispose]();
+          // Every span has ended: export what is queued.
+          await telemetry.shutdown().catch((error) =>
+            logger.warn("could not flush the telemetry", { error })
+          );
+          await dynamic[Symbol.asyncDispose]();
         },
       };
       const running = await serveService(wrapped, {
         logger,
+        inbound: telemetry.inbound,
+        metrics: () => telemetry.metricsResponse(),
+        config: dynamic.handler,
         announcer: registryAnnouncer(registry, {
           instanceId: env.instanceId,
           ttlMs: env.registryTtlMs,

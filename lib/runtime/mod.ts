@@ -14,4 +14,6 @@
  * @module
  */
 
-export { type BootOptions, bootService, type ServiceNode } from "./boot.ts";
+export { type BootOptions, bootService, type ConsumeContext, type ServiceNode } from "./boot.ts";
+export { CrashPoints } from "./crash_points.ts";
+export { type RuntimeConfig, runtimeConfigSchema } from "./runtime_config.ts";

@@ -33,6 +33,10 @@ export interface ChildEnvOptions {
   transport?: string | undefined;
   /** The service's gRPC port (`FLOTILLA_GRPC_PORT`), with the `grpc` transport. */
   grpcPort?: number | undefined;
+  /** Its dynamic configuration source (`FLOTILLA_CONFIG`). */
+  config?: string | undefined;
+  /** The bearer token of its `GET /config` (`FLOTILLA_CONFIG_TOKEN`). */
+  configToken?: string | undefined;
   /**
    * Base URLs of every instance of each declared peer, by name; given only
    * with the `static` registry (with any other, peers are found through it).
@@ -42,7 +46,7 @@ export interface ChildEnvOptions {
 
 /** Variables the supervisor sets itself, or reads for itself only. */
 const MANAGED =
-  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_EVENTSTORE|FLOTILLA_TRANSPORT|FLOTILLA_GRPC_PORT|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
+  /^(FLOTILLA_DATA_DIR|FLOTILLA_REGISTRY|FLOTILLA_REGISTRY_DIR|FLOTILLA_BUS|FLOTILLA_BUS_DIR|FLOTILLA_EVENTSTORE|FLOTILLA_TRANSPORT|FLOTILLA_GRPC_PORT|FLOTILLA_CONFIG|FLOTILLA_CONFIG_TOKEN|FLOTILLA_INSTANCE_ID|FLOTILLA_ADMIN_PORT|FLOTILLA_PEER_.+_URL|FLOTILLA_REPLICAS_.+)$/;
 
 /**
  * The environment of a service process: the supervisor's own, without the
@@ -50,7 +54,8 @@ const MANAGED =
  * ones — its port variable, `FLOTILLA_HOST`, `FLOTILLA_DATA_DIR` (only when it
  * needs a data folder), `FLOTILLA_INSTANCE_ID`, `FLOTILLA_REGISTRY`,
  * `FLOTILLA_REGISTRY_DIR` (only for the `local` registry), `FLOTILLA_BUS`
- * and `FLOTILLA_EVENTSTORE` (only to a service that uses them) and
+ * and `FLOTILLA_EVENTSTORE` (only to a service that uses them),
+ * `FLOTILLA_CONFIG` and `FLOTILLA_CONFIG_TOKEN`, and
  * `FLOTILLA_PEER_<NAME>_URL` of each peer (only for the `static` one), its
  * instances' URLs comma-separated. When a proxy is configured, the loopback,
  * the service's own host and the registry's host are added to `NO_PROXY`,
@@ -77,6 +82,8 @@ export function childEnv(service: ServicePlan, options: ChildEnvOptions): Record
   if (options.eventStore !== undefined) env.FLOTILLA_EVENTSTORE = options.eventStore;
   if (options.transport !== undefined) env.FLOTILLA_TRANSPORT = options.transport;
   if (options.grpcPort !== undefined) env.FLOTILLA_GRPC_PORT = String(options.grpcPort);
+  if (options.config !== undefined) env.FLOTILLA_CONFIG = options.config;
+  if (options.configToken !== undefined) env.FLOTILLA_CONFIG_TOKEN = options.configToken;
   for (const [peer, urls] of Object.entries(options.peers)) {
     if (urls.length > 0) env[peerUrlVariable(peer)] = urls.join(",");
   }

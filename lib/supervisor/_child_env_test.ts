@@ -137,3 +137,32 @@ Deno.test("childEnv() keeps calls to peers and the registry away from a configur
   const direct = childEnv(service, { ...options, base: {} });
   assert.equal(direct.NO_PROXY, undefined);
 });
+
+Deno.test("childEnv() gives its own FLOTILLA_CONFIG and token, never the supervisor's", () => {
+  const env = childEnv(order, {
+    base: { ...base, FLOTILLA_CONFIG: "file:/elsewhere.json", FLOTILLA_CONFIG_TOKEN: "theirs" },
+    portVariables: ["PORT"],
+    hostname: "127.0.0.1",
+    port: 40001,
+    dataDir: "/srv/.flotilla/order",
+    instanceId: "order-1",
+    registry: "static",
+    peers,
+    config: "file:/srv/.flotilla/config/order.json",
+    configToken: "ours",
+  });
+  assert.equal(env.FLOTILLA_CONFIG, "file:/srv/.flotilla/config/order.json");
+  assert.equal(env.FLOTILLA_CONFIG_TOKEN, "ours");
+  const unset = childEnv(order, {
+    base: { FLOTILLA_CONFIG: "file:/elsewhere.json", FLOTILLA_CONFIG_TOKEN: "theirs" },
+    portVariables: ["PORT"],
+    hostname: "127.0.0.1",
+    port: 40001,
+    dataDir: undefined,
+    instanceId: "order-1",
+    registry: "static",
+    peers: {},
+  });
+  assert.equal(unset.FLOTILLA_CONFIG, undefined);
+  assert.equal(unset.FLOTILLA_CONFIG_TOKEN, undefined);
+});

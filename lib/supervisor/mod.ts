@@ -56,10 +56,12 @@ export {
 export {
   type Address,
   type BusAccess,
+  type ConfigAccess,
   type EventStoreAccess,
   permissionFlags,
   type PermissionOptions,
   type RegistryAccess,
+  type TelemetryAccess,
   type TransportAccess,
 } from "./permissions.ts";
 export { Backoff, type BackoffOptions } from "./backoff.ts";

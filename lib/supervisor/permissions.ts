@@ -50,6 +50,22 @@ export interface TransportAccess {
   read?: readonly string[];
 }
 
+/** What a service needs to export its telemetry (`OTEL_*` variables of `@flotilla/telemetry`). */
+export interface TelemetryAccess {
+  /** The OTLP collector its spans are sent to: granted network access. */
+  addresses?: readonly Address[];
+  /** The variables its telemetry reads (`OTEL_ENV_VARS`): granted. */
+  env?: readonly string[];
+}
+
+/** What a service needs to follow its dynamic configuration (`FLOTILLA_CONFIG`). */
+export interface ConfigAccess {
+  /** Absolute path of the folder of its watched configuration file: granted read only. */
+  dir?: string;
+  /** The etcd server its configuration lives in: granted network access. */
+  address?: Address;
+}
+
 /** What a service needs to reach its service registry (`FLOTILLA_REGISTRY`). */
 export interface RegistryAccess {
   /**
@@ -80,6 +96,10 @@ export interface PermissionOptions {
   eventStore?: EventStoreAccess;
   /** What the transport between services needs (NATS servers, gRPC ports). @default {{}} */
   transport?: TransportAccess;
+  /** What its dynamic configuration needs (the file's folder, or etcd). @default {{}} */
+  config?: ConfigAccess;
+  /** What its telemetry needs (the collector, the `OTEL_*` variables). @default {{}} */
+  telemetry?: TelemetryAccess;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -89,10 +109,12 @@ const BAD_HOST = /[\s,/@[\]]|^$/;
 /**
  * Derives the exact permission flags for a service: `--no-prompt`;
  * `--allow-net` to its own listen address, every instance of each declared
- * peer, and its registry's server or name server; `--allow-read` and
+ * peer, its registry's server or name server, its brokers and its telemetry
+ * collector; `--allow-read` and
  * `--allow-write` to its data folder (only when the contract needs one) and
  * to a local registry's folder; `--allow-env` to the variables it may read
- * ({@link envVariablesOf}). It never grants `-A` nor an unscoped `--allow-*`,
+ * ({@link envVariablesOf}, and the `OTEL_*` ones of `telemetry.env`). It
+ * never grants `-A` nor an unscoped `--allow-*`,
  * and it is pure: the same inputs always give the same flags.
  *
  * @example
@@ -167,6 +189,12 @@ export function permissionFlags(
   (eventStore.addresses ?? []).forEach((address, index) =>
     net.push(hostPort(name, `eventStore.addresses[${index}]`, address))
   );
+  const telemetry = options.telemetry ?? {};
+  (telemetry.addresses ?? []).forEach((address, index) =>
+    net.push(hostPort(name, `telemetry.addresses[${index}]`, address))
+  );
+  const config = options.config ?? {};
+  if (config.address !== undefined) net.push(hostPort(name, "config.address", config.address));
   const flags = ["--no-prompt", `--allow-net=${[...new Set(net)].join(",")}`];
 
   const files: string[] = [];
@@ -178,6 +206,9 @@ export function permissionFlags(
   const readOnly = (transport.read ?? []).map((path, index) =>
     folder(name, "its transport's files", `transport.read[${index}]`, path)
   );
+  if (config.dir !== undefined) {
+    readOnly.push(folder(name, "its configuration's folder", "config.dir", config.dir));
+  }
   if (files.length > 0 || readOnly.length > 0) {
     flags.push(`--allow-read=${[...new Set([...files, ...readOnly])].join(",")}`);
   }
@@ -185,6 +216,9 @@ export function permissionFlags(
 
   // envVariablesOf reads only the name and the needs of a contract.
   const variables = envVariablesOf({ name, version: "0.0.0", actions: {}, needs });
+  for (const variable of telemetry.env ?? []) {
+    if (!variables.includes(variable)) variables.push(variable);
+  }
   for (const variable of variables) {
     if (!ENV_NAME.test(variable)) {
       throw new RangeError(

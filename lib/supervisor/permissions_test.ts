@@ -340,3 +340,37 @@ Deno.test("permissionFlags() grants the transport's files read only", () => {
   ]);
   assert.match(flags[4]!, /,GRPC_\*$/);
 });
+
+Deno.test("permissionFlags() grants the telemetry collector's address and the OTEL_* variables", () => {
+  const flags = permissionFlags({ name: "order" }, {
+    listen: local(4000),
+    telemetry: { addresses: [local(4318)], env: ["OTEL_SERVICE_NAME", "PORT"] },
+  });
+  assert.deepEqual(flags, [
+    "--no-prompt",
+    "--allow-net=127.0.0.1:4000,127.0.0.1:4318",
+    `--allow-env=${KERNEL},PORT,OTEL_SERVICE_NAME`,
+  ]);
+});
+
+Deno.test("permissionFlags() grants read only of the configuration's folder, or etcd's address", () => {
+  const file = permissionFlags({ name: "order" }, {
+    listen: local(4000),
+    config: { dir: "/srv/shop/.flotilla/config" },
+  });
+  assert.deepEqual(file, [
+    "--no-prompt",
+    "--allow-net=127.0.0.1:4000",
+    "--allow-read=/srv/shop/.flotilla/config",
+    `--allow-env=${KERNEL},PORT`,
+  ]);
+  const etcd = permissionFlags({ name: "order" }, {
+    listen: local(4000),
+    config: { address: { hostname: "10.0.0.9", port: 2379 } },
+  });
+  assert.equal(etcd[1], "--allow-net=127.0.0.1:4000,10.0.0.9:2379");
+  assert.throws(
+    () => permissionFlags({ name: "order" }, { listen: local(4000), config: { dir: "rel" } }),
+    /config\.dir/,
+  );
+});

@@ -17,6 +17,8 @@ import { stopOrphans } from "./_orphans.ts";
 import { waitUntilReady } from "./_readiness.ts";
 import { type RegistrySetting, registrySetting } from "./_registry.ts";
 import { type BusSetting, busSetting } from "./_bus.ts";
+import { telemetryAccess } from "./_telemetry.ts";
+import { CONFIG_TOKEN_FILE, type ConfigSetting, configSetting } from "./_config.ts";
 import { type EventStoreSetting, eventStoreSetting } from "./_eventstore.ts";
 import { type TransportSetting, transportSetting } from "./_transport.ts";
 import { StatusWriter } from "./_status_writer.ts";
@@ -34,6 +36,7 @@ import {
   type BusAccess,
   permissionFlags,
   type RegistryAccess,
+  type TelemetryAccess,
 } from "./permissions.ts";
 import {
   instanceId,
@@ -276,6 +279,9 @@ export class Supervisor implements AsyncDisposable {
   readonly #bus: BusSetting;
   readonly #eventStore: EventStoreSetting;
   readonly #transport: TransportSetting;
+  readonly #telemetry: TelemetryAccess;
+  readonly #config: ConfigSetting;
+  #configToken: string | undefined;
   readonly #replicas: ReadonlyMap<string, number>;
   readonly #adminPort: number;
   readonly #env: Readonly<Record<string, string | undefined>>;
@@ -325,6 +331,7 @@ export class Supervisor implements AsyncDisposable {
     this.#bus = busSetting(options.bus ?? this.#env.FLOTILLA_BUS);
     this.#eventStore = eventStoreSetting(options.eventStore ?? this.#env.FLOTILLA_EVENTSTORE);
     this.#transport = transportSetting(options.transport ?? this.#env.FLOTILLA_TRANSPORT);
+    this.#telemetry = telemetryAccess(this.#env);
     this.#adminPort = options.adminPort === undefined
       ? adminPortOf(this.#env)
       : portNumber("adminPort", options.adminPort);
@@ -332,6 +339,7 @@ export class Supervisor implements AsyncDisposable {
       options.dataRoot === undefined ? this.#env : { FLOTILLA_DATA_DIR: options.dataRoot },
     );
     this.hostname = options.hostname ?? (this.#env.FLOTILLA_HOST || "127.0.0.1");
+    this.#config = configSetting(this.#env.FLOTILLA_CONFIG, this.dataRoot);
     this.#startTimeoutMs = positive("startTimeoutMs", options.startTimeoutMs ?? 30_000);
     this.#stopTimeoutMs = positive("stopTimeoutMs", options.stopTimeoutMs ?? 15_000);
     this.#backoff = options.backoff ?? {};
@@ -396,6 +404,7 @@ export class Supervisor implements AsyncDisposable {
           this.#onEvent({ type: "warning", message: "Cannot write the status file", cause }),
       );
       await this.#serveAdmin();
+      await this.#prepareConfig();
       let registryDir: string | undefined;
       if (this.#registry.type === "local") {
         registryDir = join(this.dataRoot, "registry");
@@ -580,6 +589,23 @@ export class Supervisor implements AsyncDisposable {
     });
   }
 
+  /**
+   * The folder of the services' configuration files, and the token of their
+   * `GET /config` in `<dataRoot>/config.token` (owner only), which
+   * `flotilla config get` reads.
+   */
+  async #prepareConfig(): Promise<void> {
+    if (this.#config.access.dir !== undefined) {
+      await Deno.mkdir(this.#config.access.dir, { recursive: true });
+    }
+    const token = Array.from(crypto.getRandomValues(new Uint8Array(32)))
+      .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    const tokenPath = join(this.dataRoot, CONFIG_TOKEN_FILE);
+    await Deno.remove(tokenPath).catch(() => {});
+    await Deno.writeTextFile(tokenPath, token + "\n", { createNew: true, mode: 0o600 });
+    this.#configToken = token;
+  }
+
   async #serveAdmin(): Promise<void> {
     const token = Array.from(crypto.getRandomValues(new Uint8Array(32)))
       .map((byte) => byte.toString(16).padStart(2, "0")).join("");
@@ -662,6 +688,8 @@ export class Supervisor implements AsyncDisposable {
       ...(dataDir === undefined ? {} : { dataDir }),
       registry,
       bus,
+      telemetry: this.#telemetry,
+      config: this.#config.access,
       transport: {
         addresses: this.#transport.addresses,
         envPrefixes: this.#transport.envPrefixes,
@@ -696,6 +724,8 @@ export class Supervisor implements AsyncDisposable {
       ...(keepsEvents ? { eventStore: this.#eventStore.value } : {}),
       transport: this.#transport.value,
       grpcPort,
+      config: this.#config.valueFor(contract.name),
+      configToken: this.#configToken,
       // With any other registry, peers are found through it.
       peers: this.#registry.type === "static" ? peerUrls : {},
     });

@@ -302,7 +302,12 @@ Deno.test({
       assert.equal(env.FLOTILLA_DATA_DIR, join(dir.path, "alpha"));
       assert.equal(env.FLOTILLA_INSTANCE_ID, id);
       assert.equal(env.FLOTILLA_REGISTRY, "static");
-      assert.deepEqual(flag(replica.pid!, "allow-read"), [join(dir.path, "alpha")]);
+      assert.deepEqual(flag(replica.pid!, "allow-read"), [
+        join(dir.path, "alpha"),
+        join(dir.path, "config"),
+      ]);
+      assert.equal(env.FLOTILLA_CONFIG, `file:${join(dir.path, "config", "alpha.json")}`);
+      assert.match(env.FLOTILLA_CONFIG_TOKEN ?? "", /^[0-9a-f]{64}$/);
       assert.deepEqual(flag(replica.pid!, "allow-net"), [`127.0.0.1:${replica.port}`]);
     }
     // (The replicas counted their boots in one file at once: the count is theirs to race.)
@@ -476,11 +481,15 @@ Deno.test({
       `127.0.0.1:${back1.port}`,
       `127.0.0.1:${back2.port}`,
     ]);
-    assert.deepEqual(flag(front.pid!, "allow-read"), [registryDir]);
+    assert.deepEqual(flag(front.pid!, "allow-read"), [registryDir, join(dir.path, "config")]);
     assert.deepEqual(flag(front.pid!, "allow-write"), [registryDir]);
     for (const back of [back1, back2]) {
       assert.deepEqual(flag(back.pid!, "allow-net"), [`127.0.0.1:${back.port}`]);
-      assert.deepEqual(flag(back.pid!, "allow-read"), [join(dir.path, "back"), registryDir]);
+      assert.deepEqual(flag(back.pid!, "allow-read"), [
+        join(dir.path, "back"),
+        registryDir,
+        join(dir.path, "config"),
+      ]);
       assert.deepEqual(flag(back.pid!, "allow-write"), [join(dir.path, "back"), registryDir]);
     }
     assert.deepEqual(await getJson(`${front.url}/probe`), {
@@ -532,8 +541,12 @@ Deno.test({
         grant,
       ], registry);
       assert.deepEqual(flag(back!.pid!, "allow-net"), [`127.0.0.1:${back!.port}`, grant]);
-      assert.equal(flag(front!.pid!, "allow-read"), undefined);
-      assert.deepEqual(flag(back!.pid!, "allow-read"), [join(dir.path, "back")]);
+      // Read only of the configuration's folder, nothing else.
+      assert.deepEqual(flag(front!.pid!, "allow-read"), [join(dir.path, "config")]);
+      assert.deepEqual(flag(back!.pid!, "allow-read"), [
+        join(dir.path, "back"),
+        join(dir.path, "config"),
+      ]);
       const childEnv = environment(front!.pid!);
       assert.equal(childEnv.FLOTILLA_REGISTRY, registry);
       assert.equal(childEnv.FLOTILLA_REGISTRY_DIR, undefined);

@@ -23,6 +23,12 @@ const NEEDED: ReadonlyArray<{ binary: string; paths: string[]; packages: string[
     paths: ["/usr/lib/postgresql/15/bin/postgres"],
     packages: ["postgresql-15"],
   },
+  {
+    // The telemetry tests lint every service's /metrics with promtool and query a real Prometheus.
+    binary: "prometheus",
+    paths: ["/usr/bin/prometheus"],
+    packages: ["prometheus"],
+  },
 ];
 
 function installed(paths: string[]): boolean {

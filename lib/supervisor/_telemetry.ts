@@ -1,0 +1,44 @@
+// Internal helper; not exported by mod.ts.
+
+import { OTEL_ENV_VARS, readOtelConfig } from "@flotilla/telemetry";
+import { InvalidSettingError } from "./errors.ts";
+import type { Address, TelemetryAccess } from "./permissions.ts";
+
+/**
+ * What every service needs for its telemetry, from the supervisor's `OTEL_*`
+ * variables (which the services inherit): the variables themselves, and the
+ * address of the OTLP collector their spans go to, when
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` names
+ * one and export is on (not `OTEL_SDK_DISABLED=true` nor
+ * `OTEL_TRACES_EXPORTER=none`). The specification's default,
+ * `localhost:4318`, is not granted: name the collector to export to it.
+ *
+ * @throws {InvalidSettingError} when an `OTEL_*` variable is invalid, so the
+ * supervisor refuses to start rather than every service crashing.
+ */
+export function telemetryAccess(
+  env: Readonly<Record<string, string | undefined>>,
+): TelemetryAccess {
+  let url: URL | undefined;
+  try {
+    const config = readOtelConfig((name) => env[name]);
+    const named = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    if (!config.disabled && named) url = new URL(config.url);
+  } catch (error) {
+    throw new InvalidSettingError(
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
+      `Cannot start the supervisor as the OTEL_* variables are invalid: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      { cause: error },
+    );
+  }
+  const addresses: Address[] = [];
+  if (url !== undefined) {
+    addresses.push({
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
+    });
+  }
+  return { addresses, env: OTEL_ENV_VARS };
+}
