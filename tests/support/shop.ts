@@ -81,6 +81,18 @@ export function e2eTransport(): "http" | "grpc" | "nats" {
   return value;
 }
 
+/**
+ * The checkout protocol e2e tests run the shop with unless they choose one:
+ * `FLOTILLA_E2E_CHECKOUT=saga|tcc` (`deno task test:e2e:tcc`).
+ */
+export function e2eCheckout(): "saga" | "tcc" {
+  const value = Deno.env.get("FLOTILLA_E2E_CHECKOUT") ?? "saga";
+  if (value !== "saga" && value !== "tcc") {
+    throw new Error(`FLOTILLA_E2E_CHECKOUT must be saga or tcc, not "${value}"`);
+  }
+  return value;
+}
+
 /** Starts the shop and waits until the gateway is ready. */
 export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
   const ownsDataDir = options.dataDir === undefined;
@@ -95,6 +107,9 @@ export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
       nats = await startNats();
       transport.FLOTILLA_TRANSPORT = nats.url;
     }
+  }
+  if (options.env?.FLOTILLA_CHECKOUT === undefined && e2eCheckout() === "tcc") {
+    transport.FLOTILLA_CHECKOUT = "tcc";
   }
   const env = { PORT: String(port), FLOTILLA_DATA_DIR: dataDir, ...transport, ...options.env };
   const child = new Deno.Command(Deno.execPath(), {

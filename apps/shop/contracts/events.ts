@@ -64,7 +64,10 @@ export const OrderCancelled = z.object({
 /** `stock.reserved` / `stock.released`: stock moved for an order. */
 export const StockMoved = z.object({ orderId: OrderId, items: z.array(StockMove) });
 
-/** `payment.charged` / `payment.refunded`: money moved for an order. */
+/**
+ * `payment.charged` / `payment.refunded` / `payment.held` / `payment.released`: money moved for
+ * an order (`balance` is the customer's available balance afterwards).
+ */
 export const PaymentMoved = z.object({
   orderId: OrderId,
   customerId: CustomerId,
@@ -98,4 +101,13 @@ export const inventoryEvents = {
 export const paymentEvents = {
   "payment.charged": { data: PaymentMoved, description: "A customer was charged for an order." },
   "payment.refunded": { data: PaymentMoved, description: "An order's charge was given back." },
+  "payment.held": {
+    data: PaymentMoved,
+    description: "A TCC Try held an amount of a customer's balance for an order " +
+      "(payment.charged follows on Confirm, payment.released on Cancel or expiry).",
+  },
+  "payment.released": {
+    data: PaymentMoved,
+    description: "An order's held amount was given back (TCC Cancel, or the hold expired).",
+  },
 };

@@ -55,6 +55,29 @@ export const inventoryContract = defineContract({
       }),
       idempotent: true,
     },
+    tryReserve: {
+      description: "TCC Try: holds stock for a transaction (`txId`, the order id), all lines or " +
+        "none. Replays are no-ops; OUT_OF_STOCK refuses it; a Try after the transaction's " +
+        "Cancel is refused (TCC_TRY_AFTER_CANCEL). A hold not confirmed in time expires.",
+      input: z.strictObject({ txId: OrderId, items: z.array(OrderLineRequest).min(1) }),
+      output: z.object({ status: z.enum(["TRIED", "REPLAYED"]) }),
+      idempotent: true,
+    },
+    confirmReserve: {
+      description: "TCC Confirm: the held stock is sold. Replays are no-ops; refused after " +
+        "Cancel (TCC_CONFIRM_AFTER_CANCEL) or without a Try (TCC_CONFIRM_WITHOUT_TRY).",
+      input: z.strictObject({ txId: OrderId }),
+      output: z.object({ status: z.enum(["CONFIRMED", "REPLAYED"]) }),
+      idempotent: true,
+    },
+    cancelReserve: {
+      description: "TCC Cancel: the held stock is available again; a Cancel before any Try " +
+        "records it (EMPTY_ROLLBACK) so a late Try is refused. Replays are no-ops; refused " +
+        "after Confirm (TCC_CANCEL_AFTER_CONFIRM).",
+      input: z.strictObject({ txId: OrderId }),
+      output: z.object({ status: z.enum(["CANCELLED", "EMPTY_ROLLBACK", "REPLAYED"]) }),
+      idempotent: true,
+    },
   },
   events: { emits: inventoryEvents },
   needs: { dataDir: true },

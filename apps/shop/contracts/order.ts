@@ -8,7 +8,15 @@
 import { z } from "zod";
 import { defineContract, streamOf } from "@flotilla/core";
 import { orderEvents } from "./events.ts";
-import { CustomerId, OrderEventView, OrderId, OrderLinesRequest, OrderView } from "./schemas.ts";
+import {
+  CheckoutStatus,
+  CheckoutView,
+  CustomerId,
+  OrderEventView,
+  OrderId,
+  OrderLinesRequest,
+  OrderView,
+} from "./schemas.ts";
 
 /** The order service's contract. */
 export const orderContract = defineContract({
@@ -47,6 +55,23 @@ export const orderContract = defineContract({
       output: z.array(OrderEventView),
       idempotent: true,
     },
+    listCheckouts: {
+      description: "Operators: the checkout sagas, oldest first, optionally in one state " +
+        "(NEEDS_ATTENTION: a compensation kept failing and waits for an operator).",
+      input: z.strictObject({
+        status: CheckoutStatus.optional(),
+        limit: z.number().int().min(1).max(1000).default(100),
+      }),
+      output: z.array(CheckoutView),
+      idempotent: true,
+    },
+    resumeCheckout: {
+      description: "Operators: drives a parked (NEEDS_ATTENTION) or interrupted checkout on, " +
+        "once its cause is fixed, and returns it; CHECKOUT_NOT_FOUND if there is none.",
+      input: z.strictObject({ orderId: OrderId }),
+      output: CheckoutView,
+      idempotent: true,
+    },
     watchOrder: {
       description: "A live feed of one order: the order now, then again after each change, " +
         "ending once it is CONFIRMED or CANCELLED; ORDER_NOT_FOUND if there is none. " +
@@ -57,5 +82,11 @@ export const orderContract = defineContract({
     },
   },
   events: { emits: orderEvents },
-  needs: { dataDir: true, peers: ["inventory", "payment"], eventStore: true },
+  needs: {
+    dataDir: true,
+    peers: ["inventory", "payment"],
+    eventStore: true,
+    // FLOTILLA_CHECKOUT=saga|tcc: the checkout protocol.
+    env: ["FLOTILLA_CHECKOUT"],
+  },
 });

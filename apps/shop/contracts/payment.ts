@@ -52,6 +52,30 @@ export const paymentContract = defineContract({
       output: z.object({ status: z.enum(["REFUNDED", "VOIDED"]) }),
       idempotent: true,
     },
+    tryCharge: {
+      description: "TCC Try: holds `amount` of the customer's balance for a transaction (`txId`, " +
+        "the order id). Replays are no-ops; INSUFFICIENT_FUNDS or UNKNOWN_CUSTOMER refuse it; a " +
+        "Try after the transaction's Cancel is refused (TCC_TRY_AFTER_CANCEL). A hold not " +
+        "confirmed in time expires.",
+      input: z.strictObject({ txId: OrderId, customerId: CustomerId, amount: Cents }),
+      output: z.object({ status: z.enum(["TRIED", "REPLAYED"]) }),
+      idempotent: true,
+    },
+    confirmCharge: {
+      description: "TCC Confirm: the held amount is charged. Replays are no-ops; refused after " +
+        "Cancel (TCC_CONFIRM_AFTER_CANCEL) or without a Try (TCC_CONFIRM_WITHOUT_TRY).",
+      input: z.strictObject({ txId: OrderId }),
+      output: z.object({ status: z.enum(["CONFIRMED", "REPLAYED"]) }),
+      idempotent: true,
+    },
+    cancelCharge: {
+      description: "TCC Cancel: the held amount is the customer's again; a Cancel before any Try " +
+        "records it (EMPTY_ROLLBACK) so a late Try is refused. Replays are no-ops; refused after " +
+        "Confirm (TCC_CANCEL_AFTER_CONFIRM).",
+      input: z.strictObject({ txId: OrderId }),
+      output: z.object({ status: z.enum(["CANCELLED", "EMPTY_ROLLBACK", "REPLAYED"]) }),
+      idempotent: true,
+    },
   },
   events: { emits: paymentEvents },
   needs: { dataDir: true },

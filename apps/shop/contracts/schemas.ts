@@ -72,7 +72,7 @@ export const OrderStatus = z.enum(["PENDING", "CONFIRMED", "CANCELLED"]);
 export type OrderStatus = z.infer<typeof OrderStatus>;
 
 /** Why an order was cancelled. */
-export const CancelReason = z.enum(["OUT_OF_STOCK", "INSUFFICIENT_FUNDS"]);
+export const CancelReason = z.enum(["OUT_OF_STOCK", "INSUFFICIENT_FUNDS", "TIMED_OUT"]);
 /** Why an order was cancelled. */
 export type CancelReason = z.infer<typeof CancelReason>;
 
@@ -114,3 +114,37 @@ export const OrderEventView = z.object({
 });
 /** One event of an order's history. */
 export type OrderEventView = z.infer<typeof OrderEventView>;
+
+/** Where a checkout saga stands. */
+export const CheckoutStatus = z.enum([
+  "RUNNING",
+  "COMPENSATING",
+  "COMPLETED",
+  "COMPENSATED",
+  "NEEDS_ATTENTION",
+]);
+/** Where a checkout saga stands. */
+export type CheckoutStatus = z.infer<typeof CheckoutStatus>;
+
+/** A checkout saga as operators see it. */
+export const CheckoutView = z.object({
+  /** The order it checks out. */
+  orderId: OrderId,
+  /** `checkout` (saga) or `checkout-tcc`. */
+  protocol: z.string(),
+  status: CheckoutStatus,
+  /** Each step: its action and compensation states and attempts. */
+  steps: z.array(z.object({
+    name: z.string(),
+    action: z.string(),
+    compensation: z.string(),
+    actionAttempts: z.number().int(),
+    compensationAttempts: z.number().int(),
+  })),
+  /** Why it is compensating, compensated or parked. */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+/** A checkout saga as operators see it. */
+export type CheckoutView = z.infer<typeof CheckoutView>;

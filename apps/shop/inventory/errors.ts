@@ -54,3 +54,20 @@ export function reservationReleased(orderId: string): FlotillaError {
     { kind: "ABORTED", retryable: false, data: { orderId } },
   );
 }
+
+/**
+ * `OUT_OF_STOCK` (422): a TCC Try asked for more of `sku` than is available;
+ * nothing was held. Not retryable: the coordinator cancels the transaction.
+ *
+ * @example
+ * ```ts
+ * throw outOfStock("MUG-STONE");
+ * ```
+ */
+export function outOfStock(sku: string): FlotillaError {
+  return new FlotillaError("OUT_OF_STOCK", `Not enough "${sku}" in stock`, {
+    kind: "FAILED_PRECONDITION",
+    retryable: false,
+    data: { sku },
+  });
+}

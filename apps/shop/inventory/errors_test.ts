@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FlotillaError } from "@flotilla/core";
-import { reservationMismatch, reservationReleased, unknownSku } from "./errors.ts";
+import { outOfStock, reservationMismatch, reservationReleased, unknownSku } from "./errors.ts";
 
 Deno.test("unknownSku() points one issue at each unknown line", () => {
   const error = unknownSku([{ index: 0, sku: "A" }, { index: 2, sku: "B" }]);
@@ -28,4 +28,13 @@ Deno.test("reservationReleased() is ABORTED and not retryable", () => {
   assert.equal(error.kind, "ABORTED");
   assert.equal(error.httpStatus, 409);
   assert.equal(error.retryable, false);
+});
+
+Deno.test("outOfStock() is a FAILED_PRECONDITION naming the sku, not retryable", () => {
+  const error = outOfStock("MUG");
+  assert.equal(error.code, "OUT_OF_STOCK");
+  assert.equal(error.kind, "FAILED_PRECONDITION");
+  assert.equal(error.httpStatus, 422);
+  assert.equal(error.retryable, false);
+  assert.deepEqual(error.data, { sku: "MUG" });
 });

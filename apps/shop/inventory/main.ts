@@ -3,7 +3,8 @@
  * seeds the catalogue on the first start only, registers in the registry and
  * serves the service over HTTP until SIGTERM (which deregisters it, drains it
  * and closes the database). Its stock events go through the database's
- * outbox to the `shop.inventory` stream.
+ * outbox to the `shop.inventory` stream. Every 30 s it expires the TCC holds
+ * whose coordinator never decided ({@link HOLD_TIMEOUT_MS}, 5 minutes).
  *
  * Touches only its data folder, its port, its registry and its declared
  * environment.
@@ -15,6 +16,7 @@ import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
 import { inventoryContract, STREAMS } from "../contracts/mod.ts";
 import { createInventoryService } from "./app/service.ts";
+import { HOLD_TIMEOUT_MS, StockHolds } from "./app/stock_holds.ts";
 import { SEED_PRODUCTS } from "./infra/seed.ts";
 import { SqliteInventoryStore } from "./infra/sqlite_inventory_store.ts";
 
@@ -29,4 +31,23 @@ if (store.seed(SEED_PRODUCTS)) {
   node.logger.info("seeded the catalogue", { products: SEED_PRODUCTS.length });
 }
 const emit = node.outbox(store.database, { stream: STREAMS.inventory });
-await node.serve(createInventoryService({ store, emit }));
+const holds = new StockHolds({ store, emit, timeoutMs: HOLD_TIMEOUT_MS });
+const service = createInventoryService({ store, emit, holds });
+// The sweep of expired holds: unref'd so it never keeps the process alive, cleared before the
+// database closes.
+const sweep = setInterval(() => {
+  try {
+    const expired = holds.expireStale();
+    if (expired.length > 0) node.logger.warn("expired stock holds", { txIds: expired });
+  } catch (error) {
+    node.logger.error("cannot expire stock holds", { error: String(error) });
+  }
+}, 30_000);
+Deno.unrefTimer(sweep);
+await node.serve({
+  ...service,
+  onStop: () => {
+    clearInterval(sweep);
+    return service.onStop?.();
+  },
+});

@@ -51,6 +51,11 @@ export function orderNotFound(orderId: string): NotFoundError {
   return new NotFoundError("ORDER_NOT_FOUND", `Order "${orderId}" not found`, { orderId });
 }
 
+/** `CHECKOUT_NOT_FOUND` (404): no checkout saga for that order. */
+export function checkoutNotFound(orderId: string): NotFoundError {
+  return new NotFoundError("CHECKOUT_NOT_FOUND", `No checkout of order "${orderId}"`, { orderId });
+}
+
 /** `INVALID_ORDER_TRANSITION` (422): the order is not in a state that allows the move. */
 export function invalidTransition(orderId: string, from: string, to: string): FlotillaError {
   return new FlotillaError(

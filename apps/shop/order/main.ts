@@ -25,6 +25,7 @@ import { EventSourcedOrderStore } from "./infra/event_sourced_order_store.ts";
 import { orderViewsProjection, SqliteOrderViews } from "./infra/order_views.ts";
 import { PeerInventory } from "./infra/peer_inventory.ts";
 import { PeerPayments } from "./infra/peer_payments.ts";
+import { openCheckout } from "./infra/checkout_config.ts";
 
 const node = await bootService(orderContract, {
   // Loaded only with FLOTILLA_TRANSPORT=grpc: the .proto messages of this service and its peers.
@@ -55,6 +56,7 @@ projector.closed.then(
     node.logger.error("the orders projection stopped", { error });
   },
 );
+const checkout = await openCheckout(node, db);
 const store = new EventSourcedOrderStore({
   events,
   waitForReadSide: (position, signal) =>
@@ -67,9 +69,11 @@ const service = createOrderService({
   inventory: new PeerInventory(node.peers.client(inventoryContract)),
   payments: new PeerPayments(node.peers.client(paymentContract)),
   logger: node.logger,
+  checkout: checkout.options,
   readiness: [{ name: "orders projection", check: () => projecting }],
   close: async () => {
     await projector[Symbol.asyncDispose]();
+    await checkout.options.sagas.close();
     await events[Symbol.asyncDispose]();
     db.close();
   },

@@ -44,3 +44,21 @@ export function paymentVoided(orderId: string): FlotillaError {
     { kind: "ABORTED", retryable: false, data: { orderId } },
   );
 }
+
+/**
+ * `INSUFFICIENT_FUNDS` (422): a TCC Try asked to hold more than the
+ * customer's balance; nothing was held. Not retryable: the coordinator
+ * cancels the transaction.
+ *
+ * @example
+ * ```ts
+ * throw insufficientFunds("alice", 120_000);
+ * ```
+ */
+export function insufficientFunds(customerId: string, amount: number): FlotillaError {
+  return new FlotillaError(
+    "INSUFFICIENT_FUNDS",
+    `The balance of customer "${customerId}" cannot cover ${amount} cents`,
+    { kind: "FAILED_PRECONDITION", retryable: false, data: { customerId, amount } },
+  );
+}

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { NotFoundError } from "@flotilla/core";
-import { customerNotFound, paymentMismatch, paymentVoided, unknownCustomer } from "./errors.ts";
+import {
+  customerNotFound,
+  insufficientFunds,
+  paymentMismatch,
+  paymentVoided,
+  unknownCustomer,
+} from "./errors.ts";
 
 Deno.test("unknownCustomer() points at /customerId and names the field", () => {
   const error = unknownCustomer("mallory");
@@ -26,4 +32,13 @@ Deno.test("paymentMismatch() is FAILED_PRECONDITION and paymentVoided() is ABORT
   assert.equal(voided.code, "PAYMENT_VOIDED");
   assert.equal(voided.kind, "ABORTED");
   assert.equal(voided.retryable, false);
+});
+
+Deno.test("insufficientFunds() is a FAILED_PRECONDITION, not retryable", () => {
+  const error = insufficientFunds("alice", 900);
+  assert.equal(error.code, "INSUFFICIENT_FUNDS");
+  assert.equal(error.kind, "FAILED_PRECONDITION");
+  assert.equal(error.httpStatus, 422);
+  assert.equal(error.retryable, false);
+  assert.deepEqual(error.data, { customerId: "alice", amount: 900 });
 });

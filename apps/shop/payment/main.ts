@@ -3,7 +3,8 @@
  * seeds the customers on the first start only, registers in the registry and
  * serves the service over HTTP until SIGTERM (which deregisters it, drains it
  * and closes the database). Its payment events go through the database's
- * outbox to the `shop.payment` stream.
+ * outbox to the `shop.payment` stream. Every 30 s it expires the TCC holds
+ * whose coordinator never decided ({@link HOLD_TIMEOUT_MS}, 5 minutes).
  *
  * Touches only its data folder, its port, its registry and its declared
  * environment.
@@ -14,6 +15,7 @@
 import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
 import { paymentContract, STREAMS } from "../contracts/mod.ts";
+import { HOLD_TIMEOUT_MS, PaymentHolds } from "./app/payment_holds.ts";
 import { createPaymentService } from "./app/service.ts";
 import { SEED_CUSTOMERS } from "./infra/seed.ts";
 import { SqlitePaymentStore } from "./infra/sqlite_payment_store.ts";
@@ -29,4 +31,23 @@ if (store.seed(SEED_CUSTOMERS)) {
   node.logger.info("seeded the customers", { customers: SEED_CUSTOMERS.length });
 }
 const emit = node.outbox(store.database, { stream: STREAMS.payment });
-await node.serve(createPaymentService({ store, emit }));
+const holds = new PaymentHolds({ store, emit, timeoutMs: HOLD_TIMEOUT_MS });
+const service = createPaymentService({ store, emit, holds });
+// The sweep of expired holds: unref'd so it never keeps the process alive, cleared before the
+// database closes.
+const sweep = setInterval(() => {
+  try {
+    const expired = holds.expireStale();
+    if (expired.length > 0) node.logger.warn("expired payment holds", { txIds: expired });
+  } catch (error) {
+    node.logger.error("cannot expire payment holds", { error: String(error) });
+  }
+}, 30_000);
+Deno.unrefTimer(sweep);
+await node.serve({
+  ...service,
+  onStop: () => {
+    clearInterval(sweep);
+    return service.onStop?.();
+  },
+});

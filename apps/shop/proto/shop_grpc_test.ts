@@ -151,6 +151,64 @@ Deno.test("payment over gRPC: charges and refunds in integer cents", async () =>
   assert.equal(payment.store.getCustomer("bob")?.balance, 20_000);
 });
 
+Deno.test("inventory TCC over gRPC: Try, Confirm, Cancel and the barrier's refusals keep their codes", async () => {
+  await using inventory = await startInventory();
+  await using caller = grpcCaller({ bindings: [inventoryGrpcBinding()] });
+  const client = createClient(inventoryContract, (call) => caller(inventory.endpoint, call), {
+    caller: "order",
+  });
+  const items = [{ sku: TEA.sku, quantity: 2 }];
+  assert.deepEqual(await client.call("tryReserve", { txId: "o-1", items }), { status: "TRIED" });
+  assert.deepEqual(await client.call("tryReserve", { txId: "o-1", items }), {
+    status: "REPLAYED",
+  });
+  assert.equal(inventory.store.getProducts([TEA.sku])[0]?.stock, TEA.stock - 2);
+  assert.deepEqual(await client.call("confirmReserve", { txId: "o-1" }), {
+    status: "CONFIRMED",
+  });
+  assert.deepEqual(await client.call("cancelReserve", { txId: "o-2" }), {
+    status: "EMPTY_ROLLBACK",
+  });
+  const late = await client.call("tryReserve", { txId: "o-2", items }).catch((e: unknown) => e);
+  assert.ok(late instanceof FlotillaError);
+  assert.equal(late.code, "TCC_TRY_AFTER_CANCEL");
+  assert.equal(late.kind, "FAILED_PRECONDITION");
+  const short = await client.call("tryReserve", {
+    txId: "o-3",
+    items: [{ sku: GONE.sku, quantity: 1 }],
+  }).catch((e: unknown) => e);
+  assert.ok(short instanceof FlotillaError);
+  assert.equal(short.code, "OUT_OF_STOCK");
+  assert.deepEqual(short.data, { sku: GONE.sku });
+  assert.equal(inventory.store.getProducts([TEA.sku])[0]?.stock, TEA.stock - 2);
+});
+
+Deno.test("payment TCC over gRPC: Try, Confirm, Cancel in integer cents", async () => {
+  await using payment = await startPayment();
+  await using caller = grpcCaller({ bindings: [paymentGrpcBinding()] });
+  const client = createClient(paymentContract, (call) => caller(payment.endpoint, call), {
+    caller: "order",
+  });
+  const bob = { txId: "o-1", customerId: "bob", amount: 1_250 };
+  assert.deepEqual(await client.call("tryCharge", bob), { status: "TRIED" });
+  assert.deepEqual(await client.call("tryCharge", bob), { status: "REPLAYED" });
+  assert.equal(payment.store.getCustomer("bob")?.balance, 20_000 - 1_250);
+  assert.deepEqual(await client.call("cancelCharge", { txId: "o-1" }), { status: "CANCELLED" });
+  assert.equal(payment.store.getCustomer("bob")?.balance, 20_000);
+  const late = await client.call("confirmCharge", { txId: "o-1" }).catch((e: unknown) => e);
+  assert.ok(late instanceof FlotillaError);
+  assert.equal(late.code, "TCC_CONFIRM_AFTER_CANCEL");
+  await client.call("tryCharge", { ...bob, txId: "o-2" });
+  assert.deepEqual(await client.call("confirmCharge", { txId: "o-2" }), { status: "CONFIRMED" });
+  assert.deepEqual(await client.call("cancelCharge", { txId: "o-3" }), {
+    status: "EMPTY_ROLLBACK",
+  });
+  const poor = await client.call("tryCharge", { txId: "o-4", customerId: "carol", amount: 999_999 })
+    .catch((e: unknown) => e);
+  assert.ok(poor instanceof FlotillaError);
+  assert.equal(poor.code, "INSUFFICIENT_FUNDS");
+});
+
 Deno.test("bad requests over gRPC get INVALID_ARGUMENT naming the field and change no stock or balance", async () => {
   await using inventory = await startInventory();
   await using payment = await startPayment();

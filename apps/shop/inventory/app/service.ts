@@ -1,6 +1,7 @@
 /**
- * The inventory service: the catalogue, and stock reservations keyed by order
- * id — all or nothing, idempotent, refused once released.
+ * The inventory service: the catalogue, stock reservations keyed by order id
+ * — all or nothing, idempotent, refused once released — and the same as a
+ * TCC participant (`tryReserve` / `confirmReserve` / `cancelReserve`).
  *
  * @module
  */
@@ -12,6 +13,7 @@ import { decideReserve } from "../domain/reserve.ts";
 import { stockEvents } from "../domain/stock_events.ts";
 import { reservationMismatch, reservationReleased, unknownSku } from "../errors.ts";
 import type { Emit, InventoryStore } from "./ports.ts";
+import { StockHolds } from "./stock_holds.ts";
 
 /** What {@link createInventoryService} needs. */
 export interface InventoryServiceDeps {
@@ -23,12 +25,19 @@ export interface InventoryServiceDeps {
    * @default {an emitter that drops every event}
    */
   emit?: Emit;
+  /**
+   * The TCC holds behind `tryReserve` / `confirmReserve` / `cancelReserve`
+   * (`main.ts` keeps them to expire stale holds).
+   * @default {new StockHolds({ store, emit })}
+   */
+  holds?: StockHolds;
 }
 
 /**
- * Creates the inventory service on top of a store. Each reserve or release
- * that moves stock emits its event in the same transaction, once: a replay,
- * a rejection or a tombstone moves nothing and emits nothing.
+ * Creates the inventory service on top of a store. Each reserve, release,
+ * Try or Cancel that moves stock emits its event in the same transaction,
+ * once: a replay, a rejection, a tombstone or a Confirm moves no available
+ * stock and emits nothing.
  *
  * @example
  * ```ts
@@ -40,6 +49,7 @@ export function createInventoryService(
 ): Service<typeof inventoryContract> {
   const { store } = deps;
   const emit = deps.emit ?? (() => {});
+  const holds = deps.holds ?? new StockHolds({ store, emit });
   return defineService(inventoryContract, {
     listProducts: () => store.listProducts(),
 
@@ -99,6 +109,28 @@ export function createInventoryService(
         });
       }
       return { status: "RELEASED" as const, released: decision.type === "release" };
+    },
+
+    tryReserve: ({ txId, items }, ctx) => {
+      const status = holds.try({ txId, items }, ctx.trace);
+      if (status === "TRIED") ctx.logger.info("stock held", { txId });
+      return { status };
+    },
+
+    confirmReserve: ({ txId }, ctx) => {
+      const status = holds.confirm(txId, ctx.trace);
+      if (status === "CONFIRMED") ctx.logger.info("held stock sold", { txId });
+      return { status };
+    },
+
+    cancelReserve: ({ txId }, ctx) => {
+      const status = holds.cancel(txId, ctx.trace);
+      if (status !== "REPLAYED") {
+        ctx.logger.info(status === "CANCELLED" ? "held stock released" : "empty rollback", {
+          txId,
+        });
+      }
+      return { status };
     },
   }, {
     readiness: [{ name: "database", check: () => store.ping() }],

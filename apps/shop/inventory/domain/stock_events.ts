@@ -5,8 +5,9 @@
  * @module
  */
 
+import type { HoldDecision, ReleaseHoldDecision, SellDecision } from "./hold.ts";
 import type { ReleaseDecision } from "./release.ts";
-import type { Reservation, StockLevels } from "./reservation.ts";
+import type { ReservationLine, StockLevels } from "./reservation.ts";
 import type { ReserveDecision } from "./reserve.ts";
 
 /** One line of a stock event: the quantity moved and the available stock afterwards. */
@@ -36,9 +37,11 @@ export type StockEvent =
   | { readonly type: "stock.released"; readonly data: StockMoved };
 
 /**
- * The events a reserve or release decision announces: one when it moves
- * stock (`reserve`, `release`), none when it changes no stock (a replay, a
- * rejection, a tombstone, a repeated release…).
+ * The events a decision announces: one when it moves available stock —
+ * `stock.reserved` for a reserve or a TCC hold, `stock.released` for a
+ * release or a cancelled (or expired) hold — none when it changes no
+ * available stock (a replay, a rejection, a tombstone, a repeated release, a
+ * confirmed hold, whose stock already left when it was held…).
  *
  * @example
  * ```ts
@@ -51,18 +54,33 @@ export type StockEvent =
  * // [{ type: "stock.reserved", data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 3 }] } }]
  * ```
  */
-export function stockEvents(decision: ReserveDecision | ReleaseDecision): StockEvent[] {
+export function stockEvents(
+  decision: ReserveDecision | ReleaseDecision | HoldDecision | SellDecision | ReleaseHoldDecision,
+): StockEvent[] {
   switch (decision.type) {
     case "reserve":
       return [{ type: "stock.reserved", data: moved(decision.reservation, decision.stock) }];
     case "release":
       return [{ type: "stock.released", data: moved(decision.reservation, decision.stock) }];
+    case "hold":
+      return [{
+        type: "stock.reserved",
+        data: moved({ orderId: decision.hold.txId, items: decision.hold.items }, decision.stock),
+      }];
+    case "release_hold":
+      return [{
+        type: "stock.released",
+        data: moved({ orderId: decision.hold.txId, items: decision.hold.items }, decision.stock),
+      }];
     default:
       return [];
   }
 }
 
-function moved(reservation: Reservation, stock: StockLevels): StockMoved {
+function moved(
+  reservation: { readonly orderId: string; readonly items: readonly ReservationLine[] },
+  stock: StockLevels,
+): StockMoved {
   return {
     orderId: reservation.orderId,
     items: reservation.items.map(({ sku, quantity }) => {

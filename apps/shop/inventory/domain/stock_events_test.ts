@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { decideHold, decideReleaseHold, decideSell } from "./hold.ts";
 import { decideRelease } from "./release.ts";
 import { decideReserve } from "./reserve.ts";
 import { stockEvents } from "./stock_events.ts";
@@ -58,4 +59,27 @@ Deno.test("stockEvents() of a decision that moves no stock is empty", () => {
     "noop",
   ]);
   for (const decision of decisions) assert.deepEqual(stockEvents(decision), []);
+});
+
+Deno.test("stockEvents() of a TCC hold is stock.reserved, of its release stock.released, of a sale none", () => {
+  const hold = decideHold(
+    { txId: "o-9", items: [{ sku: "MUG", quantity: 2 }] },
+    new Map([["MUG", 5]]),
+  );
+  assert.deepEqual(stockEvents(hold), [{
+    type: "stock.reserved",
+    data: { orderId: "o-9", items: [{ sku: "MUG", quantity: 2, stock: 3 }] },
+  }]);
+  assert.ok(hold.type === "hold");
+  assert.deepEqual(stockEvents(decideReleaseHold(hold.hold, new Map([["MUG", 3]]))), [{
+    type: "stock.released",
+    data: { orderId: "o-9", items: [{ sku: "MUG", quantity: 2, stock: 5 }] },
+  }]);
+  assert.deepEqual(stockEvents(decideSell(hold.hold)), []);
+  assert.deepEqual(
+    stockEvents(
+      decideHold({ txId: "o-9", items: [{ sku: "MUG", quantity: 9 }] }, new Map([["MUG", 5]])),
+    ),
+    [],
+  );
 });

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { ManualClock } from "@flotilla/core";
 import type { Product } from "../../contracts/mod.ts";
 import type { InventoryStore } from "../app/ports.ts";
 
@@ -89,6 +90,64 @@ export function testInventoryStoreContract(
   test("transaction() refuses a negative stock level", (store) => {
     assert.throws(() => store.transaction((tx) => tx.setStock(new Map([["TEA", -1]]))));
     assert.equal(store.getProducts(["TEA"])[0]?.stock, 10);
+  });
+
+  test("transaction() keeps holds", (store) => {
+    const hold = { txId: "t-1", status: "HELD" as const, items: [{ sku: "TEA", quantity: 2 }] };
+    store.transaction((tx) => tx.saveHold(hold));
+    assert.deepEqual(store.transaction((tx) => tx.getHold("t-1")), hold);
+    store.transaction((tx) => tx.saveHold({ ...hold, status: "SOLD" }));
+    assert.equal(store.transaction((tx) => tx.getHold("t-1"))?.status, "SOLD");
+    assert.equal(store.transaction((tx) => tx.getHold("t-2")), undefined);
+  });
+
+  test("tccParticipant() runs each callback once behind the barrier, in its transaction", (store) => {
+    const calls: string[] = [];
+    const clock = new ManualClock(0);
+    const barrier = store.tccParticipant<{ quantity: number }>({
+      name: "contract",
+      tryTimeoutMs: 1_000,
+      clock,
+      try: (tx, { txId, input }) => {
+        calls.push(`try ${txId}`);
+        tx.saveHold({ txId, status: "HELD", items: [{ sku: "TEA", quantity: input.quantity }] });
+        const tea = tx.getStock(["TEA"]).get("TEA")!;
+        if (input.quantity > tea) throw new Error("refused");
+        tx.setStock(new Map([["TEA", tea - input.quantity]]));
+      },
+      confirm: (_tx, { txId }) => void calls.push(`confirm ${txId}`),
+      cancel: (tx, { txId, input }) => {
+        calls.push(`cancel ${txId}`);
+        const tea = tx.getStock(["TEA"]).get("TEA")!;
+        tx.setStock(new Map([["TEA", tea + input.quantity]]));
+      },
+    });
+    assert.equal(barrier.try("t-1", { quantity: 4 }), "TRIED");
+    assert.equal(barrier.try("t-1", { quantity: 4 }), "REPLAYED");
+    assert.equal(store.getProducts(["TEA"])[0]?.stock, 6);
+    assert.equal(barrier.confirm("t-1"), "CONFIRMED");
+    assert.equal(barrier.confirm("t-1"), "REPLAYED");
+    // A refused Try keeps nothing, the barrier row included: it may be tried again.
+    assert.throws(() => barrier.try("t-2", { quantity: 7 }), /refused/);
+    assert.equal(store.getProducts(["TEA"])[0]?.stock, 6);
+    assert.equal(store.transaction((tx) => tx.getHold("t-2")), undefined);
+    assert.equal(barrier.try("t-2", { quantity: 5 }), "TRIED");
+    assert.equal(barrier.cancel("t-2"), "CANCELLED");
+    assert.equal(barrier.cancel("t-3"), "EMPTY_ROLLBACK");
+    assert.throws(() => barrier.try("t-3", { quantity: 1 }), /cancelled/);
+    assert.equal(barrier.try("t-4", { quantity: 1 }), "TRIED");
+    clock.advance(1_000);
+    assert.deepEqual(barrier.expireStale(), ["t-4"]);
+    assert.equal(store.getProducts(["TEA"])[0]?.stock, 6);
+    assert.deepEqual(calls, [
+      "try t-1",
+      "confirm t-1",
+      "try t-2",
+      "try t-2",
+      "cancel t-2",
+      "try t-4",
+      "cancel t-4",
+    ]);
   });
 
   test("ping() is true while open", (store) => {

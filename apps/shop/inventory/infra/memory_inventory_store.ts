@@ -4,13 +4,20 @@
  * @module
  */
 
+import { DatabaseSync } from "node:sqlite";
+import { SqliteTccParticipant } from "@flotilla/tx";
 import type { Product } from "../../contracts/mod.ts";
-import type { InventoryStore, InventoryTransaction } from "../app/ports.ts";
+import type { InventoryStore, InventoryTransaction, TccBarrier, TccWork } from "../app/ports.ts";
+import type { Hold } from "../domain/hold.ts";
 import type { Reservation, StockLevels } from "../domain/reservation.ts";
 
 /**
- * Keeps products and reservations in maps. A transaction works on copies and
- * swaps them in only if the work returns, so a throw leaves nothing behind.
+ * Keeps products, reservations and holds in maps. A transaction works on
+ * copies and swaps them in only if the work returns, so a throw leaves
+ * nothing behind. TCC barriers are the real `SqliteTccParticipant` on a
+ * private in-memory SQLite database, each callback running one map
+ * transaction inside the barrier's, so the barrier rules are the production
+ * ones.
  *
  * @example
  * ```ts
@@ -21,6 +28,8 @@ import type { Reservation, StockLevels } from "../domain/reservation.ts";
 export class MemoryInventoryStore implements InventoryStore {
   #products = new Map<string, Product>();
   #reservations = new Map<string, Reservation>();
+  #holds = new Map<string, Hold>();
+  #barriers: DatabaseSync | undefined;
   #closed = false;
 
   /** Creates a store holding `products`. */
@@ -50,6 +59,7 @@ export class MemoryInventoryStore implements InventoryStore {
     this.#assertOpen();
     const products = new Map(this.#products);
     const reservations = new Map(this.#reservations);
+    const holds = new Map(this.#holds);
     const result = work({
       getReservation: (orderId) => reservations.get(orderId),
       getStock: (skus) => {
@@ -73,10 +83,31 @@ export class MemoryInventoryStore implements InventoryStore {
       saveReservation: (reservation) => {
         reservations.set(reservation.orderId, reservation);
       },
+      getHold: (txId) => holds.get(txId),
+      saveHold: (hold) => {
+        holds.set(hold.txId, hold);
+      },
     });
     this.#products = products;
     this.#reservations = reservations;
+    this.#holds = holds;
     return result;
+  }
+
+  /** A TCC participant whose barrier is in a private in-memory SQLite database. */
+  tccParticipant<I>(work: TccWork<I>): TccBarrier<I> {
+    this.#assertOpen();
+    this.#barriers ??= new DatabaseSync(":memory:");
+    return new SqliteTccParticipant<I>({
+      name: work.name,
+      db: this.#barriers,
+      table: `tcc_barrier_${work.name.replaceAll(/[^A-Za-z0-9_]/g, "_")}`,
+      ...(work.tryTimeoutMs === undefined ? {} : { tryTimeoutMs: work.tryTimeoutMs }),
+      ...(work.clock === undefined ? {} : { clock: work.clock }),
+      try: (_db, ctx) => this.transaction((tx) => work.try(tx, ctx)),
+      confirm: (_db, ctx) => this.transaction((tx) => work.confirm(tx, ctx)),
+      cancel: (_db, ctx) => this.transaction((tx) => work.cancel(tx, ctx)),
+    });
   }
 
   /** True until closed. */
@@ -87,6 +118,7 @@ export class MemoryInventoryStore implements InventoryStore {
   /** Marks the store closed; later calls throw. */
   close(): void {
     this.#closed = true;
+    if (this.#barriers?.isOpen) this.#barriers.close();
   }
 
   #assertOpen(): void {

@@ -6,7 +6,8 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { Product } from "../../contracts/mod.ts";
-import type { InventoryStore, InventoryTransaction } from "../app/ports.ts";
+import type { InventoryStore, InventoryTransaction, TccBarrier, TccWork } from "../app/ports.ts";
+import type { Hold, HoldStatus } from "../domain/hold.ts";
 import type {
   Reservation,
   ReservationLine,
@@ -14,6 +15,7 @@ import type {
   StockLevels,
 } from "../domain/reservation.ts";
 import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
+import { SqliteTccParticipant } from "@flotilla/tx";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS products (
@@ -27,6 +29,11 @@ CREATE TABLE IF NOT EXISTS reservations (
   status   TEXT NOT NULL CHECK (status IN ('RESERVED', 'RELEASED', 'TOMBSTONE')),
   items    TEXT NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS holds (
+  tx_id  TEXT PRIMARY KEY,
+  status TEXT NOT NULL CHECK (status IN ('HELD', 'SOLD', 'RELEASED')),
+  items  TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -34,11 +41,13 @@ CREATE TABLE IF NOT EXISTS meta (
 `;
 
 const STATUSES: ReadonlySet<string> = new Set(["RESERVED", "RELEASED", "TOMBSTONE"]);
+const HOLD_STATUSES: ReadonlySet<string> = new Set(["HELD", "SOLD", "RELEASED"]);
 
 /**
- * Products and reservations in one SQLite file. Every read-decide-write runs
- * in a `BEGIN IMMEDIATE` transaction; the schema is created on open if
- * missing. Dispose it (or call {@link close}) to close the database.
+ * Products, reservations and TCC holds in one SQLite file. Every
+ * read-decide-write runs in a `BEGIN IMMEDIATE` transaction; the schema is
+ * created on open if missing (the TCC barrier table by
+ * {@link tccParticipant}). Dispose it (or call {@link close}) to close the database.
  *
  * @example
  * ```ts
@@ -107,36 +116,80 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
 
   /** Runs `work` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws. */
   transaction<T>(work: (tx: InventoryTransaction) => T): T {
+    return immediate(this.#db, () => work(this.#openTransaction()));
+  }
+
+  /**
+   * A TCC participant (`SqliteTccParticipant`, barrier table `tcc_barrier`)
+   * on this database: each callback of `work` runs on the barrier's own
+   * `BEGIN IMMEDIATE` transaction, so the hold and the barrier row commit or
+   * roll back together.
+   *
+   * @example
+   * ```ts
+   * const barrier = store.tccParticipant({ name: "inventory", try(tx, { input }) {…}, confirm…, cancel… });
+   * barrier.try("o-1", { items }); // "TRIED"
+   * ```
+   */
+  tccParticipant<I>(work: TccWork<I>): TccBarrier<I> {
+    return new SqliteTccParticipant<I>({
+      name: work.name,
+      db: this.#db,
+      ...(work.tryTimeoutMs === undefined ? {} : { tryTimeoutMs: work.tryTimeoutMs }),
+      ...(work.clock === undefined ? {} : { clock: work.clock }),
+      try: (_db, ctx) => work.try(this.#openTransaction(), ctx),
+      confirm: (_db, ctx) => work.confirm(this.#openTransaction(), ctx),
+      cancel: (_db, ctx) => work.cancel(this.#openTransaction(), ctx),
+    });
+  }
+
+  /**
+   * The reads and writes of a transaction, on the one already open on the
+   * connection (by {@link transaction} or by the TCC barrier): opens none.
+   */
+  #openTransaction(): InventoryTransaction {
     const db = this.#db;
-    return immediate(db, () =>
-      work({
-        getReservation: (orderId) => {
-          const row = db.prepare(
-            "SELECT order_id, status, items FROM reservations WHERE order_id = ?",
-          )
-            .get(orderId);
-          return row ? toReservation(row) : undefined;
-        },
-        getStock: (skus) => {
-          const select = db.prepare("SELECT stock FROM products WHERE sku = ?");
-          const levels = new Map<string, number>();
-          for (const sku of skus) {
-            const row = select.get(sku);
-            if (row) levels.set(sku, integer(row, "stock"));
-          }
-          return levels;
-        },
-        setStock: (levels: StockLevels) => {
-          const update = db.prepare("UPDATE products SET stock = ? WHERE sku = ?");
-          for (const [sku, stock] of levels) update.run(stock, sku);
-        },
-        saveReservation: (reservation) => {
-          db.prepare(
-            "INSERT INTO reservations (order_id, status, items) VALUES (?, ?, ?) " +
-              "ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, items = excluded.items",
-          ).run(reservation.orderId, reservation.status, JSON.stringify(reservation.items));
-        },
-      }));
+    if (!db.isTransaction) {
+      throw new Error("Cannot work on the inventory outside a transaction");
+    }
+    return {
+      getReservation: (orderId) => {
+        const row = db.prepare(
+          "SELECT order_id, status, items FROM reservations WHERE order_id = ?",
+        )
+          .get(orderId);
+        return row ? toReservation(row) : undefined;
+      },
+      getStock: (skus) => {
+        const select = db.prepare("SELECT stock FROM products WHERE sku = ?");
+        const levels = new Map<string, number>();
+        for (const sku of skus) {
+          const row = select.get(sku);
+          if (row) levels.set(sku, integer(row, "stock"));
+        }
+        return levels;
+      },
+      setStock: (levels: StockLevels) => {
+        const update = db.prepare("UPDATE products SET stock = ? WHERE sku = ?");
+        for (const [sku, stock] of levels) update.run(stock, sku);
+      },
+      saveReservation: (reservation) => {
+        db.prepare(
+          "INSERT INTO reservations (order_id, status, items) VALUES (?, ?, ?) " +
+            "ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, items = excluded.items",
+        ).run(reservation.orderId, reservation.status, JSON.stringify(reservation.items));
+      },
+      getHold: (txId) => {
+        const row = db.prepare("SELECT tx_id, status, items FROM holds WHERE tx_id = ?").get(txId);
+        return row ? toHold(row) : undefined;
+      },
+      saveHold: (hold) => {
+        db.prepare(
+          "INSERT INTO holds (tx_id, status, items) VALUES (?, ?, ?) " +
+            "ON CONFLICT (tx_id) DO UPDATE SET status = excluded.status, items = excluded.items",
+        ).run(hold.txId, hold.status, JSON.stringify(hold.items));
+      },
+    };
   }
 
   /** Whether the database answers a trivial query. */
@@ -176,6 +229,16 @@ function toReservation(row: Row): Reservation {
     throw new TypeError(`Cannot read the items of reservation "${text(row, "order_id")}"`);
   }
   return { orderId: text(row, "order_id"), status: status as ReservationStatus, items };
+}
+
+function toHold(row: Row): Hold {
+  const status = text(row, "status");
+  if (!HOLD_STATUSES.has(status)) throw new TypeError(`Unknown hold status "${status}"`);
+  const items = JSON.parse(text(row, "items")) as unknown;
+  if (!Array.isArray(items) || !items.every(isLine)) {
+    throw new TypeError(`Cannot read the items of hold "${text(row, "tx_id")}"`);
+  }
+  return { txId: text(row, "tx_id"), status: status as HoldStatus, items };
 }
 
 function isLine(value: unknown): value is ReservationLine {

@@ -16,6 +16,7 @@ testInventoryStoreContract("SqliteInventoryStore", async () => {
     listProducts: () => store.listProducts(),
     getProducts: (skus) => store.getProducts(skus),
     transaction: (work) => store.transaction(work),
+    tccParticipant: (work) => store.tccParticipant(work),
     ping: () => store.ping(),
     close: () => {
       store.close();
@@ -215,4 +216,67 @@ Deno.test("SqliteInventoryStore rolls the change back when its event breaks the 
     );
     assert.equal(store.getProducts(["TEA"])[0]?.stock, 10);
     assert.deepEqual(await outbox.pending(10), []);
+  }));
+
+Deno.test("SqliteInventoryStore commits a TCC hold, its event and its barrier row together", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/inventory.db`;
+    {
+      using shop = outboxed(path);
+      await shop.client.call("tryReserve", { txId: "o-1", items: [{ sku: "TEA", quantity: 3 }] });
+      await shop.client.call("tryReserve", { txId: "o-1", items: [{ sku: "TEA", quantity: 3 }] });
+      await shop.client.call("confirmReserve", { txId: "o-1" });
+      await shop.client.call("tryReserve", { txId: "o-2", items: [{ sku: "MUG", quantity: 2 }] });
+      await shop.client.call("cancelReserve", { txId: "o-2" });
+      await shop.client.call("cancelReserve", { txId: "o-3" });
+      const rows = await shop.outbox.pending(10);
+      assert.deepEqual(rows.map((row) => [row.aggregate, row.event.type]), [
+        ["o-1", "stock.reserved"],
+        ["o-2", "stock.reserved"],
+        ["o-2", "stock.released"],
+      ]);
+    }
+    // Reopened: holds, stock and barrier rows survived, so the rules still hold.
+    using shop = outboxed(path);
+    assert.equal(shop.store.getProducts(["TEA"])[0]?.stock, 7);
+    assert.equal(shop.store.getProducts(["MUG"])[0]?.stock, 3);
+    assert.equal(shop.store.transaction((tx) => tx.getHold("o-1"))?.status, "SOLD");
+    assert.deepEqual(await shop.client.call("confirmReserve", { txId: "o-1" }), {
+      status: "REPLAYED",
+    });
+    const late = shop.client.call("tryReserve", {
+      txId: "o-3",
+      items: [{ sku: "TEA", quantity: 1 }],
+    });
+    await assert.rejects(
+      late,
+      (e: unknown) => e instanceof FlotillaError && e.code === "TCC_TRY_AFTER_CANCEL",
+    );
+    const barrier = shop.store.database.prepare(
+      "SELECT tx_id, state FROM tcc_barrier ORDER BY tx_id",
+    ).all();
+    assert.deepEqual(barrier.map((row) => [row.tx_id, row.state]), [
+      ["o-1", "CONFIRMED"],
+      ["o-2", "CANCELLED"],
+      ["o-3", "CANCELLED"],
+    ]);
+  }));
+
+Deno.test("SqliteInventoryStore rolls a TCC Try and its barrier row back when the emitter throws", () =>
+  withDir(async (dir) => {
+    let failing = true;
+    using shop = outboxed(`${dir}/inventory.db`, (outbox) => {
+      const emit = outboxEmitter(outbox, { stream: STREAMS.inventory, source: "/test" });
+      return (type, data, options) => {
+        emit(type, data, options);
+        if (failing) throw new Error("crashed after writing the event");
+      };
+    });
+    const request = { txId: "o-1", items: [{ sku: "TEA", quantity: 4 }] };
+    await assert.rejects(shop.client.call("tryReserve", request), FlotillaError);
+    assert.equal(shop.store.getProducts(["TEA"])[0]?.stock, 10);
+    assert.equal(shop.store.transaction((tx) => tx.getHold("o-1")), undefined);
+    assert.deepEqual(await shop.outbox.pending(10), []);
+    failing = false;
+    assert.deepEqual(await shop.client.call("tryReserve", request), { status: "TRIED" });
   }));

@@ -153,6 +153,11 @@ export function project(event: ProjectedEvent): ReadChange[] {
           `You were charged ${money(d.amount)} for order ${d.orderId}.`,
         ),
       ];
+    case "payment.held":
+    case "payment.released":
+      // A TCC hold and its release move the available balance; the customer hears of the
+      // charge itself (payment.charged on Confirm), not of the hold.
+      return [{ type: "balance", customerId: d.customerId, balance: d.balance }];
     case "payment.refunded":
       return [
         { type: "balance", customerId: d.customerId, balance: d.balance },
@@ -195,6 +200,8 @@ function reasonText(reason: string): string {
       return "something was out of stock";
     case "INSUFFICIENT_FUNDS":
       return "the balance was too low";
+    case "TIMED_OUT":
+      return "the checkout could not finish in time";
     default:
       return reason.toLowerCase().replaceAll("_", " ");
   }

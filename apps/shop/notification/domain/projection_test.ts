@@ -66,6 +66,33 @@ Deno.test("project() sets absolute stock figures and balances", () => {
   assert.deepEqual(charged[0], { type: "balance", customerId: "alice", balance: 48300 });
 });
 
+Deno.test("project() moves the balance on a TCC hold and its release, without a notification", () => {
+  for (const type of ["payment.held", "payment.released"]) {
+    assert.deepEqual(
+      project({
+        id: "e7",
+        type,
+        time: at,
+        data: { orderId: "o1", customerId: "alice", amount: 1700, balance: 48300 },
+      }),
+      [{ type: "balance", customerId: "alice", balance: 48300 }],
+    );
+  }
+});
+
+Deno.test("project() explains a checkout that timed out", () => {
+  const cancelled = project({
+    id: "e8",
+    type: "OrderCancelled",
+    time: at,
+    data: { orderId: "o3", customerId: "bob", reason: "TIMED_OUT" },
+  });
+  assert.match(
+    (cancelled[1] as { notification: { message: string } }).notification.message,
+    /could not finish in time/,
+  );
+});
+
 Deno.test("project() ignores unknown event types", () => {
   assert.deepEqual(project({ id: "e6", type: "order.teleported", time: at, data: {} }), []);
 });

@@ -30,6 +30,11 @@ class Faults {
     this.#faults.set(method, queue);
   }
 
+  /** Drops the faults still queued for `method`. */
+  clear(method: string): void {
+    this.#faults.delete(method);
+  }
+
   /** Resolves when `method` is next called. */
   next(method: string): Promise<void> {
     return new Promise((resolve) => {
@@ -74,6 +79,11 @@ export class FakeInventory implements InventoryPort {
   /** Makes the next `times` calls of `method` fail. */
   fail(method: keyof InventoryPort, fault: Fault, times = 1): void {
     this.#faults.inject(method, fault, times);
+  }
+
+  /** Lets `method` work again. */
+  heal(method: keyof InventoryPort): void {
+    this.#faults.clear(method);
   }
 
   /** Resolves when `method` is next called. */
@@ -153,6 +163,16 @@ export class FakePayments implements PaymentPort {
   /** Makes the next `times` calls of `method` fail. */
   fail(method: keyof PaymentPort, fault: Fault, times = 1): void {
     this.#faults.inject(method, fault, times);
+  }
+
+  /** Lets `method` work again. */
+  heal(method: keyof PaymentPort): void {
+    this.#faults.clear(method);
+  }
+
+  /** Resolves when `method` is next called. */
+  called(method: keyof PaymentPort): Promise<void> {
+    return this.#faults.next(method);
   }
 
   /** The balance of `customerId`. */

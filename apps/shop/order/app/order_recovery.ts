@@ -84,6 +84,13 @@ export class OrderRecovery {
       minAgeMs === 0 || order.updatedAt <= cutoff
     );
     const summary: ResumeSummary = { found: pending.length, confirmed: 0, cancelled: 0, failed: 0 };
+    try {
+      // Checkouts whose order is no longer listed as pending (a compensation cut short) and
+      // undecided TCC transactions; the pending orders below resume their own checkouts.
+      await this.#saga.resume();
+    } catch (error) {
+      this.#logger.warn("could not resume checkouts; will retry", { error });
+    }
     if (pending.length > 0) this.#logger.info("resuming pending orders", { count: pending.length });
     for (const { orderId } of pending) {
       if (this.#abort.signal.aborted) {

@@ -29,26 +29,27 @@ Deno.test("OrderRecovery.resumePending() drives every pending order and counts t
   assert.ok(sink.records.every((r) => typeof r.trace_id === "string" || r.msg !== "resumed order"));
 });
 
-Deno.test("OrderRecovery.resumePending() counts and logs a failed drive, and a later pass finishes it", async () => {
+Deno.test("OrderRecovery stopped during an outage counts the drive failed, and a later pass finishes it", async () => {
   await using f = await setup();
   const { recovery, payments, sink } = f;
   await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
-  payments.fail("charge", { error: new UnavailableError("payment is down") });
-  assert.deepEqual(await recovery.resumePending(), {
-    found: 1,
-    confirmed: 0,
-    cancelled: 0,
-    failed: 1,
-  });
+  payments.fail("charge", { error: new UnavailableError("payment is down") }, 1_000_000);
+  const charging = payments.called("charge");
+  const pass = recovery.resumePending();
+  await charging;
+  await recovery.stop();
+  assert.deepEqual(await pass, { found: 1, confirmed: 0, cancelled: 0, failed: 1 });
   assert.ok(sink.records.some((r) => r.level === "warn" && r.msg.startsWith("could not resume")));
-  assert.deepEqual(await recovery.resumePending(), {
+
+  payments.heal("charge");
+  const later = new OrderRecovery({ ...f, saga: f.saga });
+  assert.deepEqual(await later.resumePending(), {
     found: 1,
     confirmed: 1,
     cancelled: 0,
     failed: 0,
   });
 });
-
 Deno.test("OrderRecovery.resumePending() skips orders younger than minAgeMs", async () => {
   await using f = await setup();
   const { recovery, clock } = f;

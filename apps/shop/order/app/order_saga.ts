@@ -1,18 +1,42 @@
 /**
- * Drives a placed order to its end: reserve stock, charge the customer,
- * confirm — or cancel and compensate.
+ * Checkout as a durable saga (`@flotilla/tx`): create order → reserve stock
+ * → charge payment → confirm order, with compensations release stock,
+ * refund, cancel order — or, with `FLOTILLA_CHECKOUT=tcc`, create order →
+ * reserve and charge as one TCC transaction → confirm order.
  *
- * Every step is idempotent per order id (reserve, charge, refund, release),
- * so driving an order again — after a timeout, a crash or a retry — repeats
- * nothing and picks up where it stopped. Each outcome is appended to the
- * order's stream as it is learnt (`StockReserved`, `PaymentCharged`), and
- * the order records why it is cancelled (`CancellationStarted`) before the
- * compensation runs, then `OrderConfirmed` / `OrderCancelled` after.
+ * The orchestrator persists the saga before and after every step (in the
+ * order service's database), so a crash anywhere resumes where it stopped;
+ * each step appends what it learnt to the order's stream (`StockReserved`,
+ * `PaymentCharged`, `CancellationStarted` with the reason, then
+ * `OrderConfirmed` / `OrderCancelled`).
  *
  * @module
  */
 
-import { type Clock, type Context, systemClock } from "@flotilla/core";
+import {
+  type Clock,
+  type Context,
+  createContext,
+  FlotillaError,
+  Logger,
+  newTrace,
+  systemClock,
+  type TraceContext,
+  UnavailableError,
+} from "@flotilla/core";
+import {
+  defineSaga,
+  type FaultHook,
+  MemorySagaStore,
+  RejectedError,
+  type SagaDefinition,
+  SagaOrchestrator,
+  type SagaStore,
+  type SagaView,
+  TccCoordinator,
+  type TccParticipant,
+  type TccView,
+} from "@flotilla/tx";
 import {
   beginCancel,
   cancelOrder,
@@ -20,12 +44,24 @@ import {
   confirmOrder,
   type Order,
   type OrderEvent,
+  type OrderLineRequest,
   recordPaymentCharged,
   recordStockReserved,
 } from "../domain/order.ts";
-import { orderNotFound } from "../errors.ts";
-import { KeyedMutex } from "./keyed_mutex.ts";
+import type { CheckoutStatus, CheckoutView } from "../../contracts/mod.ts";
+import { checkoutNotFound, orderNotFound } from "../errors.ts";
 import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
+
+/** Which protocol checkout runs (`FLOTILLA_CHECKOUT`). */
+export type CheckoutProtocol = "saga" | "tcc";
+
+/** The TCC participants of checkout, with `FLOTILLA_CHECKOUT=tcc`. */
+export interface CheckoutParticipants {
+  /** Holds stock: Try `{ items }`. */
+  inventory: TccParticipant<{ items: OrderLineRequest[] }>;
+  /** Holds the amount: Try `{ customerId, amount }`. */
+  payment: TccParticipant<{ customerId: string; amount: number }>;
+}
 
 /** What an {@link OrderSaga} needs. */
 export interface OrderSagaDeps {
@@ -35,35 +71,72 @@ export interface OrderSagaDeps {
   inventory: InventoryPort;
   /** The payment service. */
   payments: PaymentPort;
-  /** The clock for `updatedAt`. @default {systemClock} */
+  /** The clock for `updatedAt`, deadlines and leases. @default {systemClock} */
   clock?: Clock;
+  /** Where sagas (and TCC transactions) are persisted. @default {a MemorySagaStore} */
+  sagas?: SagaStore;
+  /** This process's name in the store's leases: a restarted instance takes its sagas back at once. */
+  owner?: string;
+  /** The protocol. @default {"saga"} */
+  protocol?: CheckoutProtocol;
+  /** The participants, required with the `tcc` protocol. */
+  participants?: CheckoutParticipants;
+  /** Called at every step boundary (the crash suite kills the process there). */
+  faults?: FaultHook;
+  /** How long a checkout may take before it is undone. @default {120_000} */
+  timeoutMs?: number;
+  /** How long a TCC transaction may stay undecided before it is cancelled. @default {30_000} */
+  tccTimeoutMs?: number;
+  /** Logger of steps driven outside a request (recovery). */
+  logger?: Logger;
+  /** Told of every checkout a drive brought to an end (metrics: outcome and duration). */
+  onSettled?: (saga: SagaView) => void;
+}
+
+/** The saga's input: which order. Everything else is read from the order's stream. */
+interface CheckoutInput {
+  readonly orderId: string;
 }
 
 /**
- * Drives orders, one drive per order at a time in this process.
+ * The reason an order is cancelled when its checkout could not finish (a peer unavailable
+ * past the checkout's deadline) rather than being refused.
+ */
+const TIMED_OUT: CancelReason = "TIMED_OUT";
+
+/**
+ * Drives orders through checkout, one drive per order at a time in this
+ * process, and resumes the checkouts a crash interrupted.
  *
- * If a peer fails with an infrastructure error (unavailable, deadline,
- * internal) the order is left `PENDING` and the error is rethrown: nothing is
- * compensated, because the failed step may have happened and every step is
- * safe to repeat. The next drive — the caller's retry with the same
- * Idempotency-Key, or the service's recovery — resumes it. Compensation runs
- * only once the outcome is known (out of stock, declined), and always as
- * `payment.refund` (voids an order never charged) then `inventory.release`
- * (tombstones an order that never reserved), so a late duplicate of an
- * earlier call can neither charge nor reserve a cancelled order.
+ * A refusal (out of stock, declined) records `CancellationStarted` with its
+ * reason and undoes, in reverse, every step that was started — a step whose
+ * outcome is unknown included, since every compensation is idempotent and
+ * tombstones what never happened, so a late duplicate cannot reserve or
+ * charge a cancelled order. A step never started is not compensated.
+ * Infrastructure errors (unavailable, deadline) are retried with backoff
+ * until the checkout's deadline, then the checkout is undone (`TIMED_OUT`).
+ * A drive stopped by its caller (`ctx.signal`) leaves the order `PENDING`
+ * for {@link resume} / the next drive.
  *
  * @example
  * ```ts
- * const saga = new OrderSaga({ store, inventory, payments });
+ * const saga = new OrderSaga({ store, inventory, payments, sagas: new SqliteSagaStore({ db }) });
  * const order = await saga.drive(orderId, ctx); // CONFIRMED or CANCELLED
  * ```
  */
-export class OrderSaga {
+export class OrderSaga implements AsyncDisposable {
   readonly #store: OrderStore;
   readonly #inventory: InventoryPort;
   readonly #payments: PaymentPort;
   readonly #clock: Clock;
-  readonly #mutex = new KeyedMutex();
+  readonly #logger: Logger;
+  readonly #orchestrator: SagaOrchestrator;
+  readonly #coordinator: TccCoordinator | undefined;
+  readonly #definition: SagaDefinition<CheckoutInput, Record<string, unknown>>;
+  readonly #timeoutMs: number;
+  readonly #onSettled: ((saga: SagaView) => void) | undefined;
+  /** The context of the request driving each order now, so its steps continue its trace. */
+  readonly #drivers = new Map<string, Context>();
 
   /** Creates a saga over the given store and peers. */
   constructor(deps: OrderSagaDeps) {
@@ -71,73 +144,262 @@ export class OrderSaga {
     this.#inventory = deps.inventory;
     this.#payments = deps.payments;
     this.#clock = deps.clock ?? systemClock;
+    this.#logger = deps.logger ?? new Logger({ fields: { service: "order" } });
+    this.#timeoutMs = deps.timeoutMs ?? 120_000;
+    this.#onSettled = deps.onSettled;
+    const store = deps.sagas ?? new MemorySagaStore();
+    const driver = {
+      store,
+      clock: this.#clock,
+      ...(deps.owner === undefined ? {} : { owner: deps.owner }),
+      ...(deps.faults === undefined ? {} : { faults: deps.faults }),
+    };
+    const protocol = deps.protocol ?? "saga";
+    if (protocol === "tcc") {
+      if (!deps.participants) throw new RangeError("The tcc checkout needs its participants");
+      this.#coordinator = new TccCoordinator({
+        ...driver,
+        name: "checkout-tcc",
+        participants: [deps.participants.inventory, deps.participants.payment],
+        timeoutMs: deps.tccTimeoutMs ?? 30_000,
+        tryRetry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 500 },
+        phaseTwoRetry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 2_000 },
+      });
+      this.#definition = this.#tccCheckout();
+    } else {
+      this.#definition = this.#sagaCheckout();
+    }
+    this.#orchestrator = new SagaOrchestrator({ ...driver, sagas: [this.#definition] });
+  }
+
+  /** The orchestrator, for operators (`listSagas`, `resumeSaga`). */
+  get orchestrator(): SagaOrchestrator {
+    return this.#orchestrator;
+  }
+
+  /** Checkouts, oldest first, optionally in one state, as operators see them. */
+  async listCheckouts(
+    query: { status?: CheckoutStatus | undefined; limit: number },
+  ): Promise<CheckoutView[]> {
+    const sagas = await this.#orchestrator.listSagas({
+      name: this.#definition.name,
+      limit: query.limit,
+      ...(query.status === undefined ? {} : { status: query.status }),
+    });
+    return sagas.map(checkoutView);
+  }
+
+  /**
+   * Drives a parked (`NEEDS_ATTENTION`) or interrupted checkout on and
+   * returns it as it stands after.
+   *
+   * @throws {FlotillaError} `CHECKOUT_NOT_FOUND`; `TX_LEASE_HELD` while
+   * another live instance drives it.
+   */
+  async resumeCheckout(orderId: string): Promise<CheckoutView> {
+    try {
+      return checkoutView(await this.#orchestrator.resumeSaga(checkoutId(orderId)));
+    } catch (error) {
+      if (error instanceof FlotillaError && error.code === "TX_NOT_FOUND") {
+        throw checkoutNotFound(orderId);
+      }
+      throw error;
+    }
+  }
+
+  /** The checkout saga of the order, as persisted (steps, attempts, errors), if it started. */
+  checkoutOf(orderId: string): Promise<SagaView | undefined> {
+    return this.#orchestrator.getSaga(checkoutId(orderId));
   }
 
   /**
    * Drives the order until it is `CONFIRMED` or `CANCELLED` and returns it;
-   * an order already there is returned as is. Concurrent drives of one order
-   * run one after the other.
+   * an order already there is returned as is.
    *
-   * @throws {FlotillaError} a peer's error (the order stays `PENDING`), or
-   * `ORDER_NOT_FOUND`.
+   * @throws {FlotillaError} `ORDER_NOT_FOUND`; the reason `ctx.signal`
+   * aborted (the order stays `PENDING` and its checkout resumable).
    */
-  drive(orderId: string, ctx: Context): Promise<Order> {
-    return this.#mutex.run(orderId, async () => {
+  async drive(orderId: string, ctx: Context): Promise<Order> {
+    ctx.throwIfDone();
+    const order = await this.#store.get(orderId, { signal: ctx.signal });
+    if (!order) throw orderNotFound(orderId);
+    if (order.status !== "PENDING") return order;
+    this.#drivers.set(orderId, ctx);
+    let saga: SagaView;
+    try {
+      saga = await this.#orchestrator.start(this.#definition, checkoutId(orderId), { orderId }, {
+        timeoutMs: this.#timeoutMs,
+        signal: ctx.signal,
+      });
+    } finally {
+      if (this.#drivers.get(orderId) === ctx) this.#drivers.delete(orderId);
+    }
+    if (saga.status !== "RUNNING" && saga.status !== "COMPENSATING") this.#onSettled?.(saga);
+    if (saga.status === "RUNNING" || saga.status === "COMPENSATING") {
       ctx.throwIfDone();
-      const order = await this.#store.get(orderId, { signal: ctx.signal });
-      if (!order) throw orderNotFound(orderId);
-      if (order.status !== "PENDING") return order;
-      try {
-        return await this.#advance(order, ctx);
-      } catch (error) {
-        ctx.logger.warn("order left PENDING; a retry or the recovery will resume it", {
-          orderId,
-          error,
-        });
-        throw error;
-      }
-    });
+      ctx.logger.info("the order's checkout is driven elsewhere", { orderId });
+    } else if (saga.status === "COMPENSATED") {
+      ctx.logger.info("the order's checkout was undone", { orderId, cause: saga.error });
+    } else if (saga.status === "NEEDS_ATTENTION") {
+      ctx.logger.error("the order's checkout needs an operator", { orderId, error: saga.error });
+    }
+    return (await this.#store.get(orderId))!;
   }
 
-  async #advance(placed: Order, ctx: Context): Promise<Order> {
-    let order = placed;
-    const { orderId } = order;
-    if (order.cancelling !== undefined) return this.#cancel(order, order.cancelling, ctx);
-
-    if (!order.stockReserved) {
-      const reserved = await this.#inventory.reserve({ orderId, items: order.items }, ctx);
-      if (reserved.status === "RELEASED") {
-        ctx.logger.warn("the order's reservation was released elsewhere", { orderId });
-      }
-      if (reserved.status !== "RESERVED") return this.#cancel(order, "OUT_OF_STOCK", ctx);
-      order = await this.#update(orderId, (o) => recordStockReserved(o, this.#now()), ctx);
-    }
-
-    if (!order.charged) {
-      const charged = await this.#payments.charge(
-        { orderId, customerId: order.customerId, amount: order.total },
-        ctx,
-      );
-      if (charged === "VOIDED") {
-        ctx.logger.warn("the order's payment was voided elsewhere", { orderId });
-      }
-      if (charged !== "CHARGED") return this.#cancel(order, "INSUFFICIENT_FUNDS", ctx);
-      order = await this.#update(orderId, (o) => recordPaymentCharged(o, this.#now()), ctx);
-    }
-
-    const confirmed = await this.#update(orderId, (o) => confirmOrder(o, this.#now()), ctx);
-    ctx.logger.info("order confirmed", { orderId, total: confirmed.total });
-    return confirmed;
+  /**
+   * Resumes every checkout a crash (or a stopped drive) left unfinished,
+   * and finishes undecided TCC transactions.
+   */
+  async resume(): Promise<{ driven: number; failed: number }> {
+    await this.#coordinator?.recover();
+    const { driven, failed } = await this.#orchestrator.recover();
+    return { driven: driven.length, failed: failed.length };
   }
 
-  async #cancel(order: Order, reason: CancelReason, ctx: Context): Promise<Order> {
-    const { orderId } = order;
+  /** Stops driving (persisted checkouts stay resumable). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#orchestrator[Symbol.asyncDispose]();
+    await this.#coordinator?.[Symbol.asyncDispose]();
+  }
+
+  #sagaCheckout(): SagaDefinition<CheckoutInput, Record<string, unknown>> {
+    return defineSaga<CheckoutInput>("checkout")
+      .step("createOrder", this.#createOrder())
+      .step("reserveStock", {
+        action: async ({ input: { orderId }, signal }) => {
+          const order = await this.#load(orderId);
+          if (order.stockReserved) return { reserved: true };
+          const ctx = this.#context(orderId, "reserveStock", signal);
+          const reserved = await this.#inventory.reserve({ orderId, items: order.items }, ctx);
+          if (reserved.status !== "RESERVED") {
+            if (reserved.status === "RELEASED") {
+              ctx.logger.warn("the order's reservation was released elsewhere", { orderId });
+            }
+            return await this.#refuse(orderId, "OUT_OF_STOCK", ctx);
+          }
+          await this.#update(orderId, (o) => recordStockReserved(o, this.#now()), ctx);
+          return { reserved: true };
+        },
+        compensate: async ({ input: { orderId }, signal }) => {
+          await this.#inventory.release(orderId, this.#context(orderId, "releaseStock", signal));
+        },
+        retry: TRANSIENT,
+        compensationRetry: COMPENSATION,
+      })
+      .step("chargePayment", {
+        action: async ({ input: { orderId }, signal }) => {
+          const order = await this.#load(orderId);
+          if (order.charged) return { charged: true };
+          const ctx = this.#context(orderId, "chargePayment", signal);
+          const charged = await this.#payments.charge(
+            { orderId, customerId: order.customerId, amount: order.total },
+            ctx,
+          );
+          if (charged !== "CHARGED") {
+            if (charged === "VOIDED") {
+              ctx.logger.warn("the order's payment was voided elsewhere", { orderId });
+            }
+            return await this.#refuse(orderId, "INSUFFICIENT_FUNDS", ctx);
+          }
+          await this.#update(orderId, (o) => recordPaymentCharged(o, this.#now()), ctx);
+          return { charged: true };
+        },
+        compensate: async ({ input: { orderId }, signal }) => {
+          await this.#payments.refund(orderId, this.#context(orderId, "refund", signal));
+        },
+        retry: TRANSIENT,
+        compensationRetry: COMPENSATION,
+      })
+      .step("confirmOrder", this.#confirmOrder())
+      .build();
+  }
+
+  #tccCheckout(): SagaDefinition<CheckoutInput, Record<string, unknown>> {
+    const coordinator = this.#coordinator!;
+    return defineSaga<CheckoutInput>("checkout-tcc")
+      .step("createOrder", this.#createOrder())
+      .step("reserveAndCharge", {
+        // No compensation: the transaction decides itself (Cancel on any refusal, or past its
+        // timeout), and this step waits for that decision, which the checkout's deadline outlasts.
+        action: async ({ input: { orderId }, signal }) => {
+          const order = await this.#load(orderId);
+          const ctx = this.#context(orderId, "reserveAndCharge", signal);
+          const tx = await coordinator.run(orderId, {
+            inventory: { items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) },
+            payment: { customerId: order.customerId, amount: order.total },
+          });
+          if (tx.status === "CONFIRMED") {
+            await this.#update(orderId, (o) => [
+              ...recordStockReserved(o, this.#now()),
+              ...recordPaymentCharged({ ...o, stockReserved: true }, this.#now()),
+            ], ctx);
+            return { transaction: tx.status };
+          }
+          if (tx.status === "CANCELLED") return await this.#refuse(orderId, refusal(tx), ctx);
+          throw new UnavailableError(`The order's transaction is ${tx.status}`, {
+            code: "TRANSACTION_UNDECIDED",
+          });
+        },
+        retry: TRANSIENT,
+      })
+      .step("confirmOrder", this.#confirmOrder())
+      .build();
+  }
+
+  /** The first step: the order exists (placed before the saga); undoing it cancels the order. */
+  #createOrder() {
+    return {
+      action: async ({ input: { orderId } }: { input: CheckoutInput }) => {
+        await this.#load(orderId);
+        return { created: true };
+      },
+      compensate: async ({ input: { orderId }, signal }: {
+        input: CheckoutInput;
+        signal: AbortSignal;
+      }) => {
+        const ctx = this.#context(orderId, "cancelOrder", signal);
+        const cancelled = await this.#update(orderId, (order) => {
+          if (order.status !== "PENDING") return [];
+          const reason = order.cancelling ?? TIMED_OUT;
+          const started = order.cancelling === undefined
+            ? beginCancel(order, reason, this.#now())
+            : [];
+          return [
+            ...started,
+            ...cancelOrder({ ...order, cancelling: reason }, reason, this.#now()),
+          ];
+        }, ctx);
+        ctx.logger.info("order cancelled", { orderId, reason: cancelled.reason });
+      },
+      compensationRetry: COMPENSATION,
+    };
+  }
+
+  #confirmOrder() {
+    return {
+      action: async ({ input: { orderId }, signal }: {
+        input: CheckoutInput;
+        signal: AbortSignal;
+      }) => {
+        const ctx = this.#context(orderId, "confirmOrder", signal);
+        const confirmed = await this.#update(orderId, (o) => confirmOrder(o, this.#now()), ctx);
+        ctx.logger.info("order confirmed", { orderId, total: confirmed.total });
+        return { confirmed: true };
+      },
+      retry: TRANSIENT,
+    };
+  }
+
+  /** Records why the order is cancelled, then refuses the step: the saga compensates. */
+  async #refuse(orderId: string, reason: CancelReason, ctx: Context): Promise<never> {
     await this.#update(orderId, (o) => beginCancel(o, reason, this.#now()), ctx);
-    await this.#payments.refund(orderId, ctx);
-    await this.#inventory.release(orderId, ctx);
-    const cancelled = await this.#update(orderId, (o) => cancelOrder(o, reason, this.#now()), ctx);
-    ctx.logger.info("order cancelled", { orderId, reason });
-    return cancelled;
+    throw new RejectedError(reason, `The order cannot go on: ${reason}`, { data: { orderId } });
+  }
+
+  async #load(orderId: string): Promise<Order> {
+    const order = await this.#store.get(orderId);
+    if (!order) throw orderNotFound(orderId);
+    return order;
   }
 
   /** Appends a step's events to the order's stream, in `ctx`'s trace. */
@@ -145,7 +407,66 @@ export class OrderSaga {
     return this.#store.update(orderId, decide, { trace: ctx.trace, signal: ctx.signal });
   }
 
+  /** The context of one step: the driving request's trace, or a new one (recovery). */
+  #context(orderId: string, step: string, signal: AbortSignal): Context {
+    const driver = this.#drivers.get(orderId);
+    const trace: TraceContext = driver?.trace ?? newTrace();
+    return createContext({
+      service: "order",
+      action: `checkout.${step}`,
+      trace,
+      logger: driver?.logger ?? this.#logger,
+      clock: this.#clock,
+      signal,
+    });
+  }
+
   #now(): string {
     return new Date(this.#clock.now()).toISOString();
   }
+}
+
+/**
+ * The id of an order's checkout saga. The order id itself is the TCC
+ * transaction's (the participants' `txId`), which shares the store.
+ */
+function checkoutId(orderId: string): string {
+  return `checkout:${orderId}`;
+}
+
+/** A saga as the `listCheckouts` / `resumeCheckout` actions show it. */
+function checkoutView(saga: SagaView): CheckoutView {
+  return {
+    orderId: (saga.input as CheckoutInput).orderId,
+    protocol: saga.name,
+    status: saga.status,
+    steps: saga.steps.map((step) => ({
+      name: step.name,
+      action: step.action,
+      compensation: step.compensation,
+      actionAttempts: step.actionAttempts,
+      compensationAttempts: step.compensationAttempts,
+    })),
+    error: saga.error === null ? null : { code: saga.error.code, message: saga.error.message },
+    createdAt: new Date(saga.createdAt).toISOString(),
+    updatedAt: new Date(saga.updatedAt).toISOString(),
+  };
+}
+
+/** Peers' infrastructure errors: retried until the checkout's deadline. */
+const TRANSIENT = { maxAttempts: Infinity, initialDelayMs: 20, maxDelayMs: 2_000 };
+
+/**
+ * A compensation that keeps failing this many times parks the checkout as
+ * `NEEDS_ATTENTION` for an operator (`listCheckouts`, then `resumeCheckout`).
+ */
+const COMPENSATION = { maxAttempts: 8, initialDelayMs: 20, maxDelayMs: 1_000 };
+
+/** Why a cancelled transaction was cancelled: the first refusal's code, if it is a reason. */
+function refusal(tx: TccView): CancelReason {
+  for (const branch of tx.branches) {
+    const code = branch.error?.code;
+    if (code === "OUT_OF_STOCK" || code === "INSUFFICIENT_FUNDS") return code;
+  }
+  return TIMED_OUT;
 }

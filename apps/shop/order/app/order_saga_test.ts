@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { DeadlineExceededError, FlotillaError, UnavailableError } from "@flotilla/core";
+import {
+  createContext,
+  DeadlineExceededError,
+  FlotillaError,
+  UnavailableError,
+} from "@flotilla/core";
+import { RejectedError } from "@flotilla/tx";
 import { OrderSaga } from "./order_saga.ts";
 import { EventSourcedOrderStore } from "../infra/event_sourced_order_store.ts";
 import { fixture, pendingOrder, testContext } from "./_fixture.ts";
@@ -27,7 +33,7 @@ Deno.test("OrderSaga.drive() reserves, charges and confirms", async () => {
   assert.deepEqual(payments.log, ["charge:o-1"]);
 });
 
-Deno.test("OrderSaga.drive() cancels OUT_OF_STOCK, voids the payment and tombstones the stock", async () => {
+Deno.test("OrderSaga.drive() cancels OUT_OF_STOCK, tombstones the stock and never calls payment", async () => {
   await using f = await setup();
   const { saga, inventory, payments, logger } = f;
   await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }, { sku: "MUG", quantity: 3 }]);
@@ -37,9 +43,13 @@ Deno.test("OrderSaga.drive() cancels OUT_OF_STOCK, voids the payment and tombsto
   assert.equal(order.reason, "OUT_OF_STOCK");
   assert.equal(inventory.stock("TEA"), 10);
   assert.equal(payments.balance("alice"), 50_000);
-  assert.deepEqual(payments.log, ["refund:o-1"]);
-  assert.equal(payments.payments.get("o-1")?.status, "VOIDED");
+  // The charge step never started, so it has nothing to compensate.
+  assert.deepEqual(payments.log, []);
+  assert.deepEqual(inventory.log, ["reserve:o-1", "release:o-1"]);
   assert.equal(inventory.reservations.get("o-1")?.status, "TOMBSTONE");
+  const checkout = await saga.checkoutOf("o-1");
+  assert.equal(checkout?.status, "COMPENSATED");
+  assert.equal(checkout?.error?.code, "OUT_OF_STOCK");
 });
 
 Deno.test("OrderSaga.drive() cancels INSUFFICIENT_FUNDS and gives the stock back", async () => {
@@ -77,22 +87,70 @@ Deno.test("OrderSaga.drive() of an unknown order is ORDER_NOT_FOUND", async () =
   );
 });
 
-Deno.test("OrderSaga.drive() leaves the order PENDING on a peer failure, compensates nothing, and resumes", async () => {
+Deno.test("OrderSaga.drive() retries a peer failure with backoff, compensates nothing, and confirms", async () => {
   await using f = await setup();
-  const { saga, store, inventory, payments, logger, sink } = f;
+  const { saga, inventory, payments, logger } = f;
   await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
-  payments.fail("charge", { error: new UnavailableError("payment is down") });
+  payments.fail("charge", { error: new UnavailableError("payment is down") }, 2);
   using ctx = testContext(logger);
-  await assert.rejects(saga.drive("o-1", ctx), UnavailableError);
-  assert.equal((await store.get("o-1"))?.status, "PENDING");
-  assert.equal(inventory.stock("TEA"), 8, "the stock stays reserved for the pending order");
-  assert.deepEqual(payments.log, ["charge:o-1"]);
-  assert.ok(sink.records.some((r) => r.level === "warn" && r.orderId === "o-1"));
-
   const order = await saga.drive("o-1", ctx);
   assert.equal(order.status, "CONFIRMED");
   assert.equal(inventory.stock("TEA"), 8);
   assert.equal(payments.balance("alice"), 50_000 - 1_700);
+  assert.deepEqual(payments.log, ["charge:o-1", "charge:o-1", "charge:o-1"]);
+  assert.deepEqual(inventory.log, ["reserve:o-1"]);
+  const steps = (await saga.checkoutOf("o-1"))!.steps;
+  assert.deepEqual(steps.map((s) => [s.name, s.actionAttempts]), [
+    ["createOrder", 1],
+    ["reserveStock", 1],
+    ["chargePayment", 3],
+    ["confirmOrder", 1],
+  ]);
+});
+
+Deno.test("OrderSaga.drive() stopped by its caller during an outage leaves the order PENDING, and resumes", async () => {
+  await using f = await setup();
+  const { saga, store, inventory, payments } = f;
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  payments.fail("charge", { error: new UnavailableError("payment is down") }, 1_000_000);
+  const controller = new AbortController();
+  using ctx = createContext({ service: "order", action: "test", signal: controller.signal });
+  const charging = payments.called("charge");
+  const driving = saga.drive("o-1", ctx);
+  await charging;
+  controller.abort(new DeadlineExceededError());
+  await assert.rejects(driving, DeadlineExceededError);
+  assert.equal((await store.get("o-1"))?.status, "PENDING");
+  assert.equal(inventory.stock("TEA"), 8, "the stock stays reserved for the pending order");
+
+  payments.heal("charge");
+  assert.deepEqual(await saga.resume(), { driven: 1, failed: 0 });
+  assert.equal((await store.get("o-1"))?.status, "CONFIRMED");
+  assert.equal(payments.balance("alice"), 50_000 - 1_700);
+});
+
+Deno.test("OrderSaga.drive() undoes a checkout that cannot finish before its deadline (TIMED_OUT)", async () => {
+  await using f = await setup();
+  const { store, inventory, payments, clock, logger } = f;
+  const saga = new OrderSaga({ ...f, timeoutMs: 60_000 });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  payments.fail("charge", { error: new UnavailableError("payment is down") }, 1_000_000);
+  payments.called("charge").then(() => clock.advance(61_000));
+  using ctx = testContext(logger);
+  const order = await saga.drive("o-1", ctx);
+  assert.equal(order.status, "CANCELLED");
+  assert.equal(order.reason, "TIMED_OUT");
+  assert.equal(inventory.stock("TEA"), 10);
+  assert.equal(payments.balance("alice"), 50_000);
+  // The charge was sent (its outcome unknown), so it is compensated: a refund voids it.
+  assert.equal(payments.payments.get("o-1")?.status, "VOIDED");
+  assert.deepEqual((await store.history("o-1")).map((e) => e.type), [
+    "OrderPlaced",
+    "StockReserved",
+    "CancellationStarted",
+    "OrderCancelled",
+  ]);
+  await saga[Symbol.asyncDispose]();
 });
 
 Deno.test("OrderSaga.drive() after a lost charge reply charges once", async () => {
@@ -101,10 +159,9 @@ Deno.test("OrderSaga.drive() after a lost charge reply charges once", async () =
   await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
   payments.fail("charge", { error: new DeadlineExceededError(), after: true });
   using ctx = testContext(logger);
-  await assert.rejects(saga.drive("o-1", ctx), DeadlineExceededError);
-  assert.equal(payments.balance("alice"), 50_000 - 1_700);
   assert.equal((await saga.drive("o-1", ctx)).status, "CONFIRMED");
   assert.equal(payments.balance("alice"), 50_000 - 1_700);
+  assert.deepEqual(payments.log, ["charge:o-1", "charge:o-1"]);
 });
 
 Deno.test("OrderSaga.drive() after a lost reserve reply reserves once", async () => {
@@ -113,47 +170,23 @@ Deno.test("OrderSaga.drive() after a lost reserve reply reserves once", async ()
   await pendingOrder(f, "o-1", "alice", [{ sku: "MUG", quantity: 2 }]);
   inventory.fail("reserve", { error: new UnavailableError("reset"), after: true });
   using ctx = testContext(logger);
-  await assert.rejects(saga.drive("o-1", ctx), UnavailableError);
   assert.equal((await saga.drive("o-1", ctx)).status, "CONFIRMED");
   assert.equal(inventory.stock("MUG"), 0);
 });
 
-Deno.test("OrderSaga.drive() that fails while compensating keeps the reason and finishes on resume", async () => {
+Deno.test("OrderSaga.drive() retries a failing compensation and keeps the recorded reason", async () => {
   await using f = await setup();
-  const { saga, store, inventory, payments, logger } = f;
+  const { saga, inventory, payments, logger } = f;
   await pendingOrder(f, "o-1", "carol", [{ sku: "MUG", quantity: 1 }]);
-  inventory.fail("release", { error: new UnavailableError("inventory is down") });
+  inventory.fail("release", { error: new UnavailableError("inventory is down") }, 2);
   using ctx = testContext(logger);
-  await assert.rejects(saga.drive("o-1", ctx), UnavailableError);
-  const stuck = (await store.get("o-1"))!;
-  assert.equal(stuck.status, "PENDING");
-  assert.equal(stuck.cancelling, "INSUFFICIENT_FUNDS");
-  assert.equal(inventory.stock("MUG"), 1);
-
-  // Even with money now available, the recorded decision stands.
-  payments.customers.get("carol")!.balance = 100_000;
   const order = await saga.drive("o-1", ctx);
   assert.equal(order.status, "CANCELLED");
   assert.equal(order.reason, "INSUFFICIENT_FUNDS");
   assert.equal(inventory.stock("MUG"), 2);
-  assert.equal(payments.balance("carol"), 100_000);
+  assert.equal(payments.balance("carol"), 1_000);
+  assert.deepEqual(inventory.log, ["reserve:o-1", "release:o-1", "release:o-1", "release:o-1"]);
   assert.equal(payments.log.filter((c) => c.startsWith("charge")).length, 1);
-});
-
-Deno.test("OrderSaga.drive() cancels and refunds an order whose reservation was released elsewhere", async () => {
-  await using f = await setup();
-  const { saga, inventory, payments, logger } = f;
-  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
-  using ctx = testContext(logger);
-  // A crash after charging, then an operator released the stock by hand.
-  await inventory.reserve({ orderId: "o-1", items: [{ sku: "TEA", quantity: 1 }] }, ctx);
-  await payments.charge({ orderId: "o-1", customerId: "alice", amount: 850 }, ctx);
-  await inventory.release("o-1", ctx);
-  const order = await saga.drive("o-1", ctx);
-  assert.equal(order.status, "CANCELLED");
-  assert.equal(order.reason, "OUT_OF_STOCK");
-  assert.equal(payments.balance("alice"), 50_000);
-  assert.equal(inventory.stock("TEA"), 10);
 });
 
 Deno.test("OrderSaga.drive() cancels an order whose payment was voided elsewhere and releases its stock", async () => {
@@ -238,7 +271,7 @@ Deno.test("OrderSaga.drive() appends each step once, in the drive's trace", asyn
   assert.deepEqual(await store.history("o-1").then((h) => h.map((e) => e.version)), [0, 1, 2, 3]);
 });
 
-Deno.test("OrderSaga.drive() keeps the order PENDING when a step cannot be appended, and resumes", async () => {
+Deno.test("OrderSaga.drive() retries a step whose event cannot be appended, charging again idempotently", async () => {
   await using f = await setup();
   let failures = 1;
   const flaky = new Proxy(f.events, {
@@ -259,11 +292,8 @@ Deno.test("OrderSaga.drive() keeps the order PENDING when a step cannot be appen
   });
   await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
   using ctx = testContext(f.logger);
-  await assert.rejects(new OrderSaga({ ...f, store }).drive("o-1", ctx), /down/);
-  assert.equal((await f.store.get("o-1"))?.status, "PENDING");
-  assert.equal((await f.store.get("o-1"))?.stockReserved, true);
-  // Every step is idempotent: a later drive charges again (the payment answers as the first time).
-  const order = await new OrderSaga(f).drive("o-1", ctx);
+  await using saga = new OrderSaga({ ...f, store });
+  const order = await saga.drive("o-1", ctx);
   assert.equal(order.status, "CONFIRMED");
   assert.equal(f.payments.balance("alice"), 50_000 - 850);
   assert.deepEqual(f.payments.log, ["charge:o-1", "charge:o-1"]);
@@ -273,4 +303,79 @@ Deno.test("OrderSaga.drive() keeps the order PENDING when a step cannot be appen
     "PaymentCharged",
     "OrderConfirmed",
   ]);
+});
+
+function recordingParticipants(refusePayment = false) {
+  const calls: string[] = [];
+  const participant = (name: string, refuse: boolean) => ({
+    name,
+    try: (_input: unknown, call: { txId: string }) => {
+      calls.push(`${name}.try:${call.txId}`);
+      if (refuse) throw new RejectedError("INSUFFICIENT_FUNDS", "declined");
+    },
+    confirm: (call: { txId: string }) => void calls.push(`${name}.confirm:${call.txId}`),
+    cancel: (call: { txId: string }) => void calls.push(`${name}.cancel:${call.txId}`),
+  });
+  return {
+    calls,
+    participants: {
+      inventory: participant("inventory", false),
+      payment: participant("payment", refusePayment),
+    },
+  };
+}
+
+Deno.test("OrderSaga.drive() with TCC tries both participants, then confirms both and the order", async () => {
+  await using f = await setup();
+  const { calls, participants } = recordingParticipants();
+  await using saga = new OrderSaga({ ...f, protocol: "tcc", participants });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  using ctx = testContext(f.logger);
+  const order = await saga.drive("o-1", ctx);
+  assert.equal(order.status, "CONFIRMED");
+  assert.deepEqual(calls, [
+    "inventory.try:o-1",
+    "payment.try:o-1",
+    "inventory.confirm:o-1",
+    "payment.confirm:o-1",
+  ]);
+  assert.deepEqual((await f.appended()).map((e) => e.type), [
+    "OrderPlaced",
+    "StockReserved",
+    "PaymentCharged",
+    "OrderConfirmed",
+  ]);
+  // The saga and the transaction share the store under different ids.
+  assert.equal((await saga.checkoutOf("o-1"))?.name, "checkout-tcc");
+});
+
+Deno.test("OrderSaga.drive() with TCC cancels both participants when one refuses, with its reason", async () => {
+  await using f = await setup();
+  const { calls, participants } = recordingParticipants(true);
+  await using saga = new OrderSaga({ ...f, protocol: "tcc", participants });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  using ctx = testContext(f.logger);
+  const order = await saga.drive("o-1", ctx);
+  assert.equal(order.status, "CANCELLED");
+  assert.equal(order.reason, "INSUFFICIENT_FUNDS");
+  assert.deepEqual(calls, [
+    "inventory.try:o-1",
+    "payment.try:o-1",
+    "inventory.cancel:o-1",
+    "payment.cancel:o-1",
+  ]);
+  assert.deepEqual(f.inventory.log, [], "the saga's own reserve/charge are not used");
+});
+
+Deno.test("OrderSaga.drive() tells onSettled of each checkout it ends, once", async () => {
+  await using f = await setup();
+  const settled: string[] = [];
+  await using saga = new OrderSaga({ ...f, onSettled: (s) => settled.push(`${s.id} ${s.status}`) });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 1 }]);
+  await pendingOrder(f, "o-2", "carol", [{ sku: "MUG", quantity: 1 }]);
+  using ctx = testContext(f.logger);
+  await saga.drive("o-1", ctx);
+  await saga.drive("o-1", ctx);
+  await saga.drive("o-2", ctx);
+  assert.deepEqual(settled, ["checkout:o-1 COMPLETED", "checkout:o-2 COMPENSATED"]);
 });

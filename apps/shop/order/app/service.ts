@@ -21,7 +21,7 @@ import {
   type ResumeOptions,
   type ResumeSummary,
 } from "./order_recovery.ts";
-import { OrderSaga } from "./order_saga.ts";
+import { OrderSaga, type OrderSagaDeps } from "./order_saga.ts";
 import { placeOrderHandler } from "./place_order.ts";
 import type {
   InventoryPort,
@@ -46,6 +46,11 @@ export interface OrderServiceDeps {
   payments: PaymentPort;
   /** The clock for `createdAt` / `updatedAt`. @default {systemClock} */
   clock?: Clock;
+  /**
+   * How checkout runs: where its sagas are persisted, the protocol (`saga` or
+   * `tcc`), its participants and fault hook. @default {sagas in memory}
+   */
+  checkout?: Omit<OrderSagaDeps, "store" | "inventory" | "payments" | "clock" | "logger">;
   /** New order ids, for requests without an Idempotency-Key. @default {crypto.randomUUID} */
   newId?: () => string;
   /** Logger of background work (the recovery). @default {a JSON logger with the service name} */
@@ -84,7 +89,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
   const { store, views } = deps;
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? new Logger({ fields: { service: orderContract.name } });
-  const saga = new OrderSaga({ ...deps, clock });
+  const saga = new OrderSaga({ ...deps, ...deps.checkout, clock, logger });
   const recovery = new OrderRecovery({ views, saga, logger, clock });
   const service = defineService(orderContract, {
     placeOrder: placeOrderHandler({ ...deps, saga, clock }),
@@ -103,6 +108,10 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
       return history.map((event) => ({ ...event, data: { ...event.data } }));
     },
 
+    listCheckouts: ({ status, limit }) => saga.listCheckouts({ status, limit }),
+
+    resumeCheckout: ({ orderId }) => saga.resumeCheckout(orderId),
+
     watchOrder: ({ orderId }, ctx) => {
       // Fail the call itself, not its first item, so a caller sees NOT_FOUND before any stream.
       if (!views.get(orderId)) throw orderNotFound(orderId);
@@ -112,6 +121,7 @@ export function createOrderService(deps: OrderServiceDeps): OrderService {
     readiness: [{ name: "database", check: () => views.ping() }, ...(deps.readiness ?? [])],
     onStop: async () => {
       await recovery.stop();
+      await saga[Symbol.asyncDispose]();
       await deps.close?.();
     },
   });

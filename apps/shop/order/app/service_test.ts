@@ -150,13 +150,14 @@ Deno.test("order.placeOrder() without a key places a new order each time", async
 Deno.test("order.placeOrder() retried with its key after a peer failure resumes the same order", async () => {
   await using f = await setup();
   const { client, payments, inventory, views } = f;
-  payments.fail("charge", { error: new UnavailableError("payment is down") });
+  payments.fail("charge", { error: new UnavailableError("payment is down") }, 1_000_000);
   const error = await rejects(
-    client.call("placeOrder", request, { idempotencyKey: "k-1" }),
-    "UNAVAILABLE",
+    client.call("placeOrder", request, { idempotencyKey: "k-1", timeoutMs: 200 }),
+    "DEADLINE_EXCEEDED",
   );
-  assert.equal(error.httpStatus, 503);
+  assert.equal(error.httpStatus, 504);
   assert.equal(views.list({ limit: 10 })[0]?.status, "PENDING");
+  payments.heal("charge");
   const order = await client.call("placeOrder", request, { idempotencyKey: "k-1" });
   assert.equal(order.status, "CONFIRMED");
   assert.equal(order.orderId, await orderIdForKey("k-1"));
@@ -164,7 +165,6 @@ Deno.test("order.placeOrder() retried with its key after a peer failure resumes 
   assert.equal(payments.balance("alice"), 46_500);
   assert.equal(inventory.stock("TEA"), 8);
 });
-
 Deno.test("order.placeOrder() sent twice at once with one key makes one order", async () => {
   await using f = await setup();
   const { client, inventory, payments, views } = f;
@@ -173,8 +173,9 @@ Deno.test("order.placeOrder() sent twice at once with one key makes one order", 
     client.call("placeOrder", request, { idempotencyKey: "k-1" }),
   ]);
   assert.equal(a.orderId, b.orderId);
-  // Both got past the key check before either created: the store settled the race.
-  assert.equal(payments.log.filter((c) => c === "getCustomer:alice").length, 2);
+  // Whether the second got past the key check before the first created (then the store settled
+  // the race) or not, there is one order.
+  assert.ok(payments.log.filter((c) => c === "getCustomer:alice").length <= 2);
   assert.equal(a.status, "CONFIRMED");
   assert.equal(b.status, "CONFIRMED");
   assert.equal(views.list({ limit: 10 }).length, 1);
@@ -311,9 +312,13 @@ Deno.test("order.placeOrder() appends nothing for a refused request and nothing 
     "UNKNOWN_CUSTOMER",
   );
   assert.deepEqual(await types(), []);
-  f.payments.fail("charge", { error: new UnavailableError("payment is down") });
-  await rejects(f.client.call("placeOrder", request, { idempotencyKey: "k-1" }), "UNAVAILABLE");
+  f.payments.fail("charge", { error: new UnavailableError("payment is down") }, 1_000_000);
+  await rejects(
+    f.client.call("placeOrder", request, { idempotencyKey: "k-1", timeoutMs: 200 }),
+    "DEADLINE_EXCEEDED",
+  );
   assert.deepEqual(await types(), ["OrderPlaced", "StockReserved"]);
+  f.payments.heal("charge");
   await f.client.call("placeOrder", request, { idempotencyKey: "k-1" });
   assert.deepEqual(await types(), [
     "OrderPlaced",
@@ -343,4 +348,33 @@ Deno.test("order service is ready only while its database and every extra check 
   assert.equal(await ready(), true);
   projecting = false;
   assert.equal(await ready(), false);
+});
+
+Deno.test("order.listCheckouts() shows a checkout parked by a failing compensation; resumeCheckout() finishes it", async () => {
+  await using f = await setup();
+  const { client, inventory, store } = f;
+  // carol cannot pay: the checkout compensates, and releasing her stock keeps failing.
+  inventory.fail("release", { error: new UnavailableError("inventory is down") }, 1_000);
+  const parked = await client.call("placeOrder", {
+    customerId: "carol",
+    items: [{ sku: "MUG", quantity: 1 }],
+  });
+  assert.equal(parked.status, "PENDING");
+  const listed = await client.call("listCheckouts", { status: "NEEDS_ATTENTION" });
+  assert.deepEqual(listed.map((c) => [c.orderId, c.protocol, c.status]), [
+    [parked.orderId, "checkout", "NEEDS_ATTENTION"],
+  ]);
+  assert.equal(listed[0]?.error?.code, "TX_COMPENSATION_FAILED");
+  const release = listed[0]?.steps.find((s) => s.name === "reserveStock");
+  assert.equal(release?.compensationAttempts, 8);
+
+  inventory.heal("release");
+  const resumed = await client.call("resumeCheckout", { orderId: parked.orderId });
+  assert.equal(resumed.status, "COMPENSATED");
+  const order = (await store.get(parked.orderId))!;
+  assert.equal(order.status, "CANCELLED");
+  assert.equal(order.reason, "INSUFFICIENT_FUNDS");
+  assert.equal(inventory.stock("MUG"), 2);
+  assert.deepEqual(await client.call("listCheckouts", { status: "NEEDS_ATTENTION" }), []);
+  await rejects(client.call("resumeCheckout", { orderId: "nope" }), "CHECKOUT_NOT_FOUND");
 });

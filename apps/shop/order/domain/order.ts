@@ -19,7 +19,7 @@ import { invalidTransition } from "../errors.ts";
 export type OrderStatus = "PENDING" | "CONFIRMED" | "CANCELLED";
 
 /** Why an order was cancelled. */
-export type CancelReason = "OUT_OF_STOCK" | "INSUFFICIENT_FUNDS";
+export type CancelReason = "OUT_OF_STOCK" | "INSUFFICIENT_FUNDS" | "TIMED_OUT";
 
 /** A requested line: how much of one sku. */
 export interface OrderLineRequest {

@@ -1,6 +1,8 @@
 /**
- * The payment service: customers' wallets, and charges and refunds keyed by
- * order id — idempotent, never below zero, refused once refunded or voided.
+ * The payment service: customers' wallets, charges and refunds keyed by
+ * order id — idempotent, never below zero, refused once refunded or voided —
+ * and holds as a TCC participant (`tryCharge` / `confirmCharge` /
+ * `cancelCharge`).
  *
  * @module
  */
@@ -11,6 +13,7 @@ import { decideCharge } from "../domain/charge.ts";
 import { decideRefund } from "../domain/refund.ts";
 import { paymentEvents } from "../domain/payment_events.ts";
 import { customerNotFound, paymentMismatch, paymentVoided, unknownCustomer } from "../errors.ts";
+import { PaymentHolds } from "./payment_holds.ts";
 import type { Emit, PaymentStore } from "./ports.ts";
 
 /** What {@link createPaymentService} needs. */
@@ -23,12 +26,19 @@ export interface PaymentServiceDeps {
    * @default {an emitter that drops every event}
    */
   emit?: Emit;
+  /**
+   * The TCC holds behind `tryCharge` / `confirmCharge` / `cancelCharge`
+   * (`main.ts` keeps them to expire stale holds).
+   * @default {new PaymentHolds({ store, emit })}
+   */
+  holds?: PaymentHolds;
 }
 
 /**
- * Creates the payment service on top of a store. Each charge that debits and
- * each refund that credits emits its event in the same transaction, once: a
- * decline, a void or a replay moves no money and emits nothing.
+ * Creates the payment service on top of a store. Each charge that debits,
+ * refund that credits, and TCC Try, Confirm or Cancel that changes a hold
+ * emits its event in the same transaction, once: a decline, a void, a
+ * refusal or a replay moves no money and emits nothing.
  *
  * @example
  * ```ts
@@ -38,6 +48,7 @@ export interface PaymentServiceDeps {
 export function createPaymentService(deps: PaymentServiceDeps): Service<typeof paymentContract> {
   const { store } = deps;
   const emit = deps.emit ?? (() => {});
+  const holds = deps.holds ?? new PaymentHolds({ store, emit });
   return defineService(paymentContract, {
     listCustomers: () => store.listCustomers(),
 
@@ -105,6 +116,28 @@ export function createPaymentService(deps: PaymentServiceDeps): Service<typeof p
       return {
         status: decision.payment.status === "REFUNDED" ? "REFUNDED" as const : "VOIDED" as const,
       };
+    },
+
+    tryCharge: ({ txId, customerId, amount }, ctx) => {
+      const status = holds.try({ txId, customerId, amount }, ctx.trace);
+      if (status === "TRIED") ctx.logger.info("amount held", { txId, amount });
+      return { status };
+    },
+
+    confirmCharge: ({ txId }, ctx) => {
+      const status = holds.confirm(txId, ctx.trace);
+      if (status === "CONFIRMED") ctx.logger.info("held amount charged", { txId });
+      return { status };
+    },
+
+    cancelCharge: ({ txId }, ctx) => {
+      const status = holds.cancel(txId, ctx.trace);
+      if (status !== "REPLAYED") {
+        ctx.logger.info(status === "CANCELLED" ? "held amount released" : "empty rollback", {
+          txId,
+        });
+      }
+      return { status };
     },
   }, {
     readiness: [{ name: "database", check: () => store.ping() }],

@@ -6,6 +6,12 @@
  */
 
 import type { ChargeDecision } from "./charge.ts";
+import type {
+  CaptureDecision,
+  HoldFundsDecision,
+  PaymentHold,
+  ReleaseFundsDecision,
+} from "./hold.ts";
 import type { Payment } from "./payment.ts";
 import type { RefundDecision } from "./refund.ts";
 
@@ -23,16 +29,22 @@ export interface PaymentMoved {
 
 /**
  * A payment event, discriminated on `type`: `payment.charged` (a wallet was
- * debited for an order) or `payment.refunded` (an order's charge was given
- * back).
+ * debited for an order, or a TCC hold was confirmed), `payment.refunded` (an
+ * order's charge was given back), `payment.held` (a TCC Try held an amount)
+ * or `payment.released` (a TCC hold was cancelled or expired).
  */
 export type PaymentEvent =
   | { readonly type: "payment.charged"; readonly data: PaymentMoved }
-  | { readonly type: "payment.refunded"; readonly data: PaymentMoved };
+  | { readonly type: "payment.refunded"; readonly data: PaymentMoved }
+  | { readonly type: "payment.held"; readonly data: PaymentMoved }
+  | { readonly type: "payment.released"; readonly data: PaymentMoved };
 
 /**
- * The events a charge or refund decision announces: one when it moves money
- * (`charge`, `refund`), none otherwise (a decline, a void, a replay…).
+ * The events a decision announces: one when it moves money (`charge`,
+ * `refund`, a TCC `hold`, `capture` or `release_funds`), none otherwise (a
+ * decline, a void, a replay, a refused Try…). A TCC transaction that ends
+ * well reads `payment.held` then `payment.charged`; one that is cancelled,
+ * `payment.held` then `payment.released` — never a charge then a refund.
  *
  * @example
  * ```ts
@@ -41,8 +53,21 @@ export type PaymentEvent =
  * // [{ type: "payment.charged", data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 } }]
  * ```
  */
-export function paymentEvents(decision: ChargeDecision | RefundDecision): PaymentEvent[] {
+export function paymentEvents(
+  decision:
+    | ChargeDecision
+    | RefundDecision
+    | HoldFundsDecision
+    | CaptureDecision
+    | ReleaseFundsDecision,
+): PaymentEvent[] {
   switch (decision.type) {
+    case "hold":
+      return [{ type: "payment.held", data: heldMoved(decision.hold, decision.balance) }];
+    case "capture":
+      return [{ type: "payment.charged", data: heldMoved(decision.hold, decision.balance) }];
+    case "release_funds":
+      return [{ type: "payment.released", data: heldMoved(decision.hold, decision.balance) }];
     case "charge":
       return [{ type: "payment.charged", data: moved(decision.payment, decision.balance) }];
     case "refund":
@@ -58,4 +83,8 @@ function moved(payment: Payment, balance: number): PaymentMoved {
     throw new TypeError(`Cannot describe the payment of "${payment.orderId}" as it has no terms`);
   }
   return { orderId: payment.orderId, customerId: terms.customerId, amount: terms.amount, balance };
+}
+
+function heldMoved(hold: PaymentHold, balance: number): PaymentMoved {
+  return { orderId: hold.txId, customerId: hold.customerId, amount: hold.amount, balance };
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { decideCharge } from "./charge.ts";
 import type { Payment } from "./payment.ts";
+import { decideCapture, decideHoldFunds, decideReleaseFunds } from "./hold.ts";
 import { paymentEvents } from "./payment_events.ts";
 import { decideRefund } from "./refund.ts";
 
@@ -48,4 +49,26 @@ Deno.test("paymentEvents() of a decision that moves no money is empty", () => {
     "replay",
   ]);
   for (const decision of decisions) assert.deepEqual(paymentEvents(decision), []);
+});
+
+Deno.test("paymentEvents() of a TCC hold is payment.held, of its capture payment.charged, of its release payment.released", () => {
+  const hold = decideHoldFunds({ txId: "o-7", customerId: "alice", amount: 300 }, 1_000);
+  assert.deepEqual(paymentEvents(hold), [{
+    type: "payment.held",
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 700 },
+  }]);
+  assert.ok(hold.type === "hold");
+  assert.deepEqual(paymentEvents(decideCapture(hold.hold, 650)), [{
+    type: "payment.charged",
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 650 },
+  }]);
+  assert.deepEqual(paymentEvents(decideReleaseFunds(hold.hold, 700)), [{
+    type: "payment.released",
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 1_000 },
+  }]);
+  assert.deepEqual(
+    paymentEvents(decideHoldFunds({ txId: "o-8", customerId: "alice", amount: 5 }, 4)),
+    [],
+  );
+  assert.deepEqual(paymentEvents(decideCapture(undefined, undefined)), []);
 });

@@ -6,8 +6,9 @@
  */
 
 import assert from "node:assert/strict";
+import { ManualClock } from "@flotilla/core";
 import type { Customer } from "../../contracts/mod.ts";
-import type { PaymentStore } from "../app/ports.ts";
+import type { PaymentStore, PaymentTransaction } from "../app/ports.ts";
 
 /** Customers the suite starts each store with. */
 export const CONTRACT_CUSTOMERS: readonly Customer[] = [
@@ -90,6 +91,63 @@ export function testPaymentStoreContract(
     assert.throws(() => store.transaction((tx) => tx.setBalance("alice", -1)));
     assert.throws(() => store.transaction((tx) => tx.setBalance("mallory", 1)));
     assert.equal(store.getCustomer("alice")?.balance, 1_000);
+  });
+
+  test("transaction() keeps holds", (store) => {
+    const hold = { txId: "t-1", status: "HELD" as const, customerId: "alice", amount: 300 };
+    store.transaction((tx) => tx.saveHold(hold));
+    assert.deepEqual(store.transaction((tx) => tx.getHold("t-1")), hold);
+    store.transaction((tx) => tx.saveHold({ ...hold, status: "CHARGED" }));
+    assert.equal(store.transaction((tx) => tx.getHold("t-1"))?.status, "CHARGED");
+    assert.equal(store.transaction((tx) => tx.getHold("t-2")), undefined);
+  });
+
+  test("tccParticipant() runs each callback once behind the barrier, in its transaction", (store) => {
+    const calls: string[] = [];
+    const clock = new ManualClock(0);
+    const balance = (tx: PaymentTransaction) => tx.getCustomer("alice")!.balance;
+    const barrier = store.tccParticipant<{ amount: number }>({
+      name: "contract",
+      tryTimeoutMs: 1_000,
+      clock,
+      try: (tx, { txId, input }) => {
+        calls.push(`try ${txId}`);
+        tx.saveHold({ txId, status: "HELD", customerId: "alice", amount: input.amount });
+        if (input.amount > balance(tx)) throw new Error("refused");
+        tx.setBalance("alice", balance(tx) - input.amount);
+      },
+      confirm: (_tx, { txId }) => void calls.push(`confirm ${txId}`),
+      cancel: (tx, { txId, input }) => {
+        calls.push(`cancel ${txId}`);
+        tx.setBalance("alice", balance(tx) + input.amount);
+      },
+    });
+    assert.equal(barrier.try("t-1", { amount: 400 }), "TRIED");
+    assert.equal(barrier.try("t-1", { amount: 400 }), "REPLAYED");
+    assert.equal(store.getCustomer("alice")?.balance, 600);
+    assert.equal(barrier.confirm("t-1"), "CONFIRMED");
+    assert.equal(barrier.confirm("t-1"), "REPLAYED");
+    // A refused Try keeps nothing, the barrier row included: it may be tried again.
+    assert.throws(() => barrier.try("t-2", { amount: 700 }), /refused/);
+    assert.equal(store.getCustomer("alice")?.balance, 600);
+    assert.equal(store.transaction((tx) => tx.getHold("t-2")), undefined);
+    assert.equal(barrier.try("t-2", { amount: 500 }), "TRIED");
+    assert.equal(barrier.cancel("t-2"), "CANCELLED");
+    assert.equal(barrier.cancel("t-3"), "EMPTY_ROLLBACK");
+    assert.throws(() => barrier.try("t-3", { amount: 1 }), /cancelled/);
+    assert.equal(barrier.try("t-4", { amount: 1 }), "TRIED");
+    clock.advance(1_000);
+    assert.deepEqual(barrier.expireStale(), ["t-4"]);
+    assert.equal(store.getCustomer("alice")?.balance, 600);
+    assert.deepEqual(calls, [
+      "try t-1",
+      "confirm t-1",
+      "try t-2",
+      "try t-2",
+      "cancel t-2",
+      "try t-4",
+      "cancel t-4",
+    ]);
   });
 
   test("ping() is true while open", (store) => {

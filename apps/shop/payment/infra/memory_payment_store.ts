@@ -4,13 +4,19 @@
  * @module
  */
 
+import { DatabaseSync } from "node:sqlite";
+import { SqliteTccParticipant } from "@flotilla/tx";
 import type { Customer } from "../../contracts/mod.ts";
-import type { PaymentStore, PaymentTransaction } from "../app/ports.ts";
+import type { PaymentStore, PaymentTransaction, TccBarrier, TccWork } from "../app/ports.ts";
+import type { PaymentHold } from "../domain/hold.ts";
 import type { Payment } from "../domain/payment.ts";
 
 /**
- * Keeps customers and payments in maps. A transaction works on copies and
- * swaps them in only if the work returns, so a throw leaves nothing behind.
+ * Keeps customers, payments and holds in maps. A transaction works on copies
+ * and swaps them in only if the work returns, so a throw leaves nothing
+ * behind. TCC barriers are the real `SqliteTccParticipant` on a private
+ * in-memory SQLite database, each callback running one map transaction
+ * inside the barrier's, so the barrier rules are the production ones.
  *
  * @example
  * ```ts
@@ -21,6 +27,8 @@ import type { Payment } from "../domain/payment.ts";
 export class MemoryPaymentStore implements PaymentStore {
   #customers = new Map<string, Customer>();
   #payments = new Map<string, Payment>();
+  #holds = new Map<string, PaymentHold>();
+  #barriers: DatabaseSync | undefined;
   #closed = false;
 
   /** Creates a store holding `customers`. */
@@ -48,6 +56,7 @@ export class MemoryPaymentStore implements PaymentStore {
     this.#assertOpen();
     const customers = new Map(this.#customers);
     const payments = new Map(this.#payments);
+    const holds = new Map(this.#holds);
     const result = work({
       getCustomer: (customerId) => {
         const customer = customers.get(customerId);
@@ -65,10 +74,31 @@ export class MemoryPaymentStore implements PaymentStore {
       savePayment: (payment) => {
         payments.set(payment.orderId, payment);
       },
+      getHold: (txId) => holds.get(txId),
+      saveHold: (hold) => {
+        holds.set(hold.txId, hold);
+      },
     });
     this.#customers = customers;
     this.#payments = payments;
+    this.#holds = holds;
     return result;
+  }
+
+  /** A TCC participant whose barrier is in a private in-memory SQLite database. */
+  tccParticipant<I>(work: TccWork<I>): TccBarrier<I> {
+    this.#assertOpen();
+    this.#barriers ??= new DatabaseSync(":memory:");
+    return new SqliteTccParticipant<I>({
+      name: work.name,
+      db: this.#barriers,
+      table: `tcc_barrier_${work.name.replaceAll(/[^A-Za-z0-9_]/g, "_")}`,
+      ...(work.tryTimeoutMs === undefined ? {} : { tryTimeoutMs: work.tryTimeoutMs }),
+      ...(work.clock === undefined ? {} : { clock: work.clock }),
+      try: (_db, ctx) => this.transaction((tx) => work.try(tx, ctx)),
+      confirm: (_db, ctx) => this.transaction((tx) => work.confirm(tx, ctx)),
+      cancel: (_db, ctx) => this.transaction((tx) => work.cancel(tx, ctx)),
+    });
   }
 
   /** True until closed. */
@@ -79,6 +109,7 @@ export class MemoryPaymentStore implements PaymentStore {
   /** Marks the store closed; later calls throw. */
   close(): void {
     this.#closed = true;
+    if (this.#barriers?.isOpen) this.#barriers.close();
   }
 
   #assertOpen(): void {

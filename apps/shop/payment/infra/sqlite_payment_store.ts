@@ -6,9 +6,11 @@
 
 import type { DatabaseSync } from "node:sqlite";
 import type { Customer } from "../../contracts/mod.ts";
-import type { PaymentStore, PaymentTransaction } from "../app/ports.ts";
+import type { PaymentStore, PaymentTransaction, TccBarrier, TccWork } from "../app/ports.ts";
+import type { PaymentHold, PaymentHoldStatus } from "../domain/hold.ts";
 import type { Payment, PaymentStatus } from "../domain/payment.ts";
 import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
+import { SqliteTccParticipant } from "@flotilla/tx";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -24,6 +26,12 @@ CREATE TABLE IF NOT EXISTS payments (
   CHECK ((customer_id IS NULL) = (amount IS NULL)),
   CHECK (customer_id IS NOT NULL OR status = 'VOIDED')
 ) STRICT;
+CREATE TABLE IF NOT EXISTS payment_holds (
+  tx_id       TEXT PRIMARY KEY,
+  status      TEXT NOT NULL CHECK (status IN ('HELD', 'CHARGED', 'RELEASED')),
+  customer_id TEXT NOT NULL,
+  amount      INTEGER NOT NULL CHECK (amount >= 0)
+) STRICT;
 CREATE TABLE IF NOT EXISTS meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -31,9 +39,11 @@ CREATE TABLE IF NOT EXISTS meta (
 `;
 
 const STATUSES: ReadonlySet<string> = new Set(["CHARGED", "DECLINED", "REFUNDED", "VOIDED"]);
+const HOLD_STATUSES: ReadonlySet<string> = new Set(["HELD", "CHARGED", "RELEASED"]);
 
 /**
- * Wallets and payments in one SQLite file. Every read-decide-write runs in a
+ * Wallets, payments and TCC holds in one SQLite file (the TCC barrier table
+ * is created by {@link tccParticipant}). Every read-decide-write runs in a
  * `BEGIN IMMEDIATE` transaction; the schema is created on open if missing,
  * and `CHECK` constraints refuse a negative balance even if a bug asked for
  * one. Dispose it (or call {@link close}) to close the database.
@@ -103,38 +113,83 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
 
   /** Runs `work` inside `BEGIN IMMEDIATE … COMMIT`; rolls back if it throws. */
   transaction<T>(work: (tx: PaymentTransaction) => T): T {
+    return immediate(this.#db, () => work(this.#openTransaction()));
+  }
+
+  /**
+   * A TCC participant (`SqliteTccParticipant`, barrier table `tcc_barrier`)
+   * on this database: each callback of `work` runs on the barrier's own
+   * `BEGIN IMMEDIATE` transaction, so the hold and the barrier row commit or
+   * roll back together.
+   *
+   * @example
+   * ```ts
+   * const barrier = store.tccParticipant({ name: "payment", try(tx, { input }) {…}, confirm…, cancel… });
+   * barrier.try("o-1", { customerId: "alice", amount: 850 }); // "TRIED"
+   * ```
+   */
+  tccParticipant<I>(work: TccWork<I>): TccBarrier<I> {
+    return new SqliteTccParticipant<I>({
+      name: work.name,
+      db: this.#db,
+      ...(work.tryTimeoutMs === undefined ? {} : { tryTimeoutMs: work.tryTimeoutMs }),
+      ...(work.clock === undefined ? {} : { clock: work.clock }),
+      try: (_db, ctx) => work.try(this.#openTransaction(), ctx),
+      confirm: (_db, ctx) => work.confirm(this.#openTransaction(), ctx),
+      cancel: (_db, ctx) => work.cancel(this.#openTransaction(), ctx),
+    });
+  }
+
+  /**
+   * The reads and writes of a transaction, on the one already open on the
+   * connection (by {@link transaction} or by the TCC barrier): opens none.
+   */
+  #openTransaction(): PaymentTransaction {
     const db = this.#db;
-    return immediate(db, () =>
-      work({
-        getCustomer: (customerId) => this.getCustomer(customerId),
-        setBalance: (customerId, balance) => {
-          const { changes } = db.prepare("UPDATE customers SET balance = ? WHERE id = ?").run(
-            balance,
-            customerId,
-          );
-          if (Number(changes) !== 1) {
-            throw new RangeError(`Cannot set the balance of unknown "${customerId}"`);
-          }
-        },
-        getPayment: (orderId) => {
-          const row = db.prepare(
-            "SELECT order_id, status, customer_id, amount FROM payments WHERE order_id = ?",
-          ).get(orderId);
-          return row ? toPayment(row) : undefined;
-        },
-        savePayment: (payment) => {
-          db.prepare(
-            "INSERT INTO payments (order_id, status, customer_id, amount) VALUES (?, ?, ?, ?) " +
-              "ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, " +
-              "customer_id = excluded.customer_id, amount = excluded.amount",
-          ).run(
-            payment.orderId,
-            payment.status,
-            payment.terms?.customerId ?? null,
-            payment.terms?.amount ?? null,
-          );
-        },
-      }));
+    if (!db.isTransaction) throw new Error("Cannot work on the payments outside a transaction");
+    return {
+      getCustomer: (customerId) => this.getCustomer(customerId),
+      setBalance: (customerId, balance) => {
+        const { changes } = db.prepare("UPDATE customers SET balance = ? WHERE id = ?").run(
+          balance,
+          customerId,
+        );
+        if (Number(changes) !== 1) {
+          throw new RangeError(`Cannot set the balance of unknown "${customerId}"`);
+        }
+      },
+      getPayment: (orderId) => {
+        const row = db.prepare(
+          "SELECT order_id, status, customer_id, amount FROM payments WHERE order_id = ?",
+        ).get(orderId);
+        return row ? toPayment(row) : undefined;
+      },
+      savePayment: (payment) => {
+        db.prepare(
+          "INSERT INTO payments (order_id, status, customer_id, amount) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, " +
+            "customer_id = excluded.customer_id, amount = excluded.amount",
+        ).run(
+          payment.orderId,
+          payment.status,
+          payment.terms?.customerId ?? null,
+          payment.terms?.amount ?? null,
+        );
+      },
+      getHold: (txId) => {
+        const row = db.prepare(
+          "SELECT tx_id, status, customer_id, amount FROM payment_holds WHERE tx_id = ?",
+        ).get(txId);
+        return row ? toHold(row) : undefined;
+      },
+      saveHold: (hold) => {
+        db.prepare(
+          "INSERT INTO payment_holds (tx_id, status, customer_id, amount) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (tx_id) DO UPDATE SET status = excluded.status, " +
+            "customer_id = excluded.customer_id, amount = excluded.amount",
+        ).run(hold.txId, hold.status, hold.customerId, hold.amount);
+      },
+    };
   }
 
   /** Whether the database answers a trivial query. */
@@ -170,5 +225,16 @@ function toPayment(row: Row): Payment {
     terms: row.customer_id === null
       ? undefined
       : { customerId: text(row, "customer_id"), amount: integer(row, "amount") },
+  };
+}
+
+function toHold(row: Row): PaymentHold {
+  const status = text(row, "status");
+  if (!HOLD_STATUSES.has(status)) throw new TypeError(`Unknown payment hold status "${status}"`);
+  return {
+    txId: text(row, "tx_id"),
+    status: status as PaymentHoldStatus,
+    customerId: text(row, "customer_id"),
+    amount: integer(row, "amount"),
   };
 }

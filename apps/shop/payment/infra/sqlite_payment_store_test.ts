@@ -16,6 +16,7 @@ testPaymentStoreContract("SqlitePaymentStore", async () => {
     listCustomers: () => store.listCustomers(),
     getCustomer: (id) => store.getCustomer(id),
     transaction: (work) => store.transaction(work),
+    tccParticipant: (work) => store.tccParticipant(work),
     ping: () => store.ping(),
     close: () => {
       store.close();
@@ -199,4 +200,73 @@ Deno.test("SqlitePaymentStore rolls the change back when its event breaks the sc
     );
     assert.equal(store.getCustomer("alice")?.balance, 1_000);
     assert.deepEqual(await outbox.pending(10), []);
+  }));
+
+Deno.test("SqlitePaymentStore commits a TCC hold, its events and its barrier row together", () =>
+  withDir(async (dir) => {
+    const path = `${dir}/payment.db`;
+    {
+      using shop = outboxed(path);
+      await shop.client.call("tryCharge", { txId: "o-1", customerId: "alice", amount: 300 });
+      await shop.client.call("tryCharge", { txId: "o-1", customerId: "alice", amount: 300 });
+      await shop.client.call("confirmCharge", { txId: "o-1" });
+      await shop.client.call("tryCharge", { txId: "o-2", customerId: "bob", amount: 50 });
+      await shop.client.call("cancelCharge", { txId: "o-2" });
+      await shop.client.call("cancelCharge", { txId: "o-3" });
+      const rows = await shop.outbox.pending(10);
+      assert.deepEqual(rows.map((row) => [row.aggregate, row.event.type, row.event.data]), [
+        ["o-1", "payment.held", { orderId: "o-1", customerId: "alice", amount: 300, balance: 700 }],
+        ["o-1", "payment.charged", {
+          orderId: "o-1",
+          customerId: "alice",
+          amount: 300,
+          balance: 700,
+        }],
+        ["o-2", "payment.held", { orderId: "o-2", customerId: "bob", amount: 50, balance: 150 }],
+        ["o-2", "payment.released", {
+          orderId: "o-2",
+          customerId: "bob",
+          amount: 50,
+          balance: 200,
+        }],
+      ]);
+    }
+    using shop = outboxed(path);
+    assert.equal(shop.store.getCustomer("alice")?.balance, 700);
+    assert.equal(shop.store.getCustomer("bob")?.balance, 200);
+    assert.equal(shop.store.transaction((tx) => tx.getHold("o-1"))?.status, "CHARGED");
+    assert.deepEqual(await shop.client.call("confirmCharge", { txId: "o-1" }), {
+      status: "REPLAYED",
+    });
+    await assert.rejects(
+      shop.client.call("tryCharge", { txId: "o-3", customerId: "bob", amount: 1 }),
+      (e: unknown) => e instanceof FlotillaError && e.code === "TCC_TRY_AFTER_CANCEL",
+    );
+    const barrier = shop.store.database.prepare(
+      "SELECT tx_id, state FROM tcc_barrier ORDER BY tx_id",
+    ).all();
+    assert.deepEqual(barrier.map((row) => [row.tx_id, row.state]), [
+      ["o-1", "CONFIRMED"],
+      ["o-2", "CANCELLED"],
+      ["o-3", "CANCELLED"],
+    ]);
+  }));
+
+Deno.test("SqlitePaymentStore rolls a TCC Try and its barrier row back when the emitter throws", () =>
+  withDir(async (dir) => {
+    let failing = true;
+    using shop = outboxed(`${dir}/payment.db`, (outbox) => {
+      const emit = outboxEmitter(outbox, { stream: STREAMS.payment, source: "/test" });
+      return (type, data, options) => {
+        emit(type, data, options);
+        if (failing) throw new Error("crashed after writing the event");
+      };
+    });
+    const request = { txId: "o-1", customerId: "alice", amount: 400 };
+    await assert.rejects(shop.client.call("tryCharge", request), FlotillaError);
+    assert.equal(shop.store.getCustomer("alice")?.balance, 1_000);
+    assert.equal(shop.store.transaction((tx) => tx.getHold("o-1")), undefined);
+    assert.deepEqual(await shop.outbox.pending(10), []);
+    failing = false;
+    assert.deepEqual(await shop.client.call("tryCharge", request), { status: "TRIED" });
   }));
