@@ -43,6 +43,7 @@ import { up } from "./_up.ts";
 import { rebuildProjections } from "./_projections.ts";
 import { chaos, CHAOS_USAGE } from "./_chaos.ts";
 import { configGet } from "./_config_get.ts";
+import { checkouts } from "./_checkouts.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -69,6 +70,12 @@ Usage:
       of one, and build them again from the first event of the event store;
       a running service carries on from the rebuilt read model.
 ${CHAOS_USAGE}
+  flotilla checkouts list [--status <STATUS>] [--json]
+      List the order service's checkout sagas (RUNNING, COMPENSATING,
+      COMPLETED, COMPENSATED, NEEDS_ATTENTION), oldest first.
+  flotilla checkouts resume <orderId>
+      Drive a parked (NEEDS_ATTENTION) or interrupted checkout on, once the
+      cause is fixed.
   flotilla config get <name>
       Print the configuration in force of a service (each replica), its
       version, source and last rejected update (GET /config).
@@ -206,6 +213,45 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
         if (name === undefined) return usageError("config get: missing service name");
         if (extra !== undefined) return usageError(`config get: unexpected argument '${extra}'`);
         return await configGet({ name, io, env, cwd });
+      }
+      case "checkouts": {
+        const { values, positionals } = parseArgs({
+          args: rest,
+          options: {
+            status: { type: "string" },
+            json: { type: "boolean" },
+            help: { type: "boolean", short: "h" },
+          },
+          strict: true,
+          allowPositionals: true,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        const [verb, orderId, extra] = positionals;
+        if (verb === "list") {
+          if (orderId !== undefined) {
+            return usageError(`checkouts list: unexpected argument '${orderId}'`);
+          }
+          return await checkouts({
+            verb,
+            status: values.status,
+            json: values.json ?? false,
+            io,
+            env,
+            cwd,
+          });
+        }
+        if (verb === "resume") {
+          if (orderId === undefined) return usageError("checkouts resume: missing order id");
+          if (extra !== undefined) {
+            return usageError(`checkouts resume: unexpected argument '${extra}'`);
+          }
+          return await checkouts({ verb, orderId, io, env, cwd });
+        }
+        return usageError(
+          verb === undefined
+            ? "checkouts: missing 'list' or 'resume'"
+            : `checkouts: unknown command "${verb}"`,
+        );
       }
       case undefined:
         return usageError("missing command");

@@ -33,6 +33,10 @@ Deno.test("main() exits 2 on a usage error", async () => {
     [["stop"], "flotilla: stop: missing service name"],
     [["start", "a", "b"], "flotilla: start: unexpected argument 'b'"],
     [["restart", "--json", "a"], "flotilla: Unknown option '--json'"],
+    [["checkouts"], "flotilla: checkouts: missing 'list' or 'resume'"],
+    [["checkouts", "drop"], 'flotilla: checkouts: unknown command "drop"'],
+    [["checkouts", "resume"], "flotilla: checkouts resume: missing order id"],
+    [["checkouts", "list", "x"], "flotilla: checkouts list: unexpected argument 'x'"],
   ];
   for (const [args, message] of cases) {
     const { io, out, err } = memoryIo();
