@@ -144,3 +144,4 @@ export {
   type SqliteTccParticipantOptions,
   type TryOutcome,
 } from "./tcc_participant.ts";
+export { type ExpirySweepOptions, startExpirySweep } from "./expiry_sweep.ts";

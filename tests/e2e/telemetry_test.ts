@@ -11,6 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, waitFor } from "@flotilla/testing";
+import {
+  type ReceivedSpan as OtlpSpan,
+  startOtlpReceiver,
+} from "../../lib/telemetry/_otlp_receiver.ts";
 import { e2eTransport, type Shop, startShop } from "../support/shop.ts";
 
 const PROMETHEUS = "/usr/bin/prometheus";
@@ -21,58 +25,18 @@ const CLIENT = 3;
 const PRODUCER = 4;
 const CONSUMER = 5;
 
-interface ReceivedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | undefined;
-  name: string;
-  kind: number;
-  attributes: Record<string, unknown>;
-  service: string;
-}
+/** A span the receiver got, with the name of the service that sent it. */
+type ReceivedSpan = OtlpSpan & { service: string };
 
-type Json = Record<string, unknown>;
-
-function attributes(list: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const kv of (list as Json[] | undefined) ?? []) {
-    const value = kv.value as Json;
-    out[kv.key as string] = "intValue" in value ? Number(value.intValue) : Object.values(value)[0];
-  }
-  return out;
-}
-
-/** An OTLP/HTTP JSON traces receiver on a free port. */
+/** The test OTLP receiver of @flotilla/telemetry's own tests, each span with its service's name. */
 function startReceiver() {
-  const spans: ReceivedSpan[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    if (req.headers.get("content-type") !== "application/json") {
-      await req.body?.cancel();
-      return new Response("send http/json", { status: 415 });
-    }
-    const body = await req.json() as Json;
-    for (const rs of body.resourceSpans as Json[]) {
-      const resource = attributes((rs.resource as Json).attributes);
-      for (const ss of rs.scopeSpans as Json[]) {
-        for (const s of ss.spans as Json[]) {
-          spans.push({
-            traceId: s.traceId as string,
-            spanId: s.spanId as string,
-            parentSpanId: (s.parentSpanId as string | undefined) || undefined,
-            name: s.name as string,
-            kind: s.kind as number,
-            attributes: attributes(s.attributes),
-            service: resource["service.name"] as string,
-          });
-        }
-      }
-    }
-    return Response.json({});
-  });
+  const receiver = startOtlpReceiver();
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    spans,
-    [Symbol.asyncDispose]: () => server.shutdown(),
+    url: receiver.url,
+    get spans(): ReceivedSpan[] {
+      return receiver.spans.map((s) => ({ ...s, service: s.resource["service.name"] as string }));
+    },
+    [Symbol.asyncDispose]: () => receiver[Symbol.asyncDispose](),
   };
 }
 

@@ -14,6 +14,7 @@
 
 import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
+import { startExpirySweep } from "@flotilla/tx";
 import { inventoryContract, STREAMS } from "../contracts/mod.ts";
 import { createInventoryService } from "./app/service.ts";
 import { HOLD_TIMEOUT_MS, StockHolds } from "./app/stock_holds.ts";
@@ -33,21 +34,15 @@ if (store.seed(SEED_PRODUCTS)) {
 const emit = node.outbox(store.database, { stream: STREAMS.inventory });
 const holds = new StockHolds({ store, emit, timeoutMs: HOLD_TIMEOUT_MS });
 const service = createInventoryService({ store, emit, holds });
-// The sweep of expired holds: unref'd so it never keeps the process alive, cleared before the
-// database closes.
-const sweep = setInterval(() => {
-  try {
-    const expired = holds.expireStale();
-    if (expired.length > 0) node.logger.warn("expired stock holds", { txIds: expired });
-  } catch (error) {
-    node.logger.error("cannot expire stock holds", { error: String(error) });
-  }
-}, 30_000);
-Deno.unrefTimer(sweep);
+// Holds whose coordinator vanished are cancelled; the sweep stops before the database closes.
+const sweep = startExpirySweep(holds, {
+  onExpired: (txIds) => node.logger.warn("expired stock holds", { txIds }),
+  onError: (error) => node.logger.error("cannot expire stock holds", { error }),
+});
 await node.serve({
   ...service,
   onStop: () => {
-    clearInterval(sweep);
+    sweep[Symbol.dispose]();
     return service.onStop?.();
   },
 });

@@ -14,6 +14,7 @@
 
 import { join } from "node:path";
 import { bootService } from "@flotilla/runtime";
+import { startExpirySweep } from "@flotilla/tx";
 import { paymentContract, STREAMS } from "../contracts/mod.ts";
 import { HOLD_TIMEOUT_MS, PaymentHolds } from "./app/payment_holds.ts";
 import { createPaymentService } from "./app/service.ts";
@@ -33,21 +34,15 @@ if (store.seed(SEED_CUSTOMERS)) {
 const emit = node.outbox(store.database, { stream: STREAMS.payment });
 const holds = new PaymentHolds({ store, emit, timeoutMs: HOLD_TIMEOUT_MS });
 const service = createPaymentService({ store, emit, holds });
-// The sweep of expired holds: unref'd so it never keeps the process alive, cleared before the
-// database closes.
-const sweep = setInterval(() => {
-  try {
-    const expired = holds.expireStale();
-    if (expired.length > 0) node.logger.warn("expired payment holds", { txIds: expired });
-  } catch (error) {
-    node.logger.error("cannot expire payment holds", { error: String(error) });
-  }
-}, 30_000);
-Deno.unrefTimer(sweep);
+// Holds whose coordinator vanished are cancelled; the sweep stops before the database closes.
+const sweep = startExpirySweep(holds, {
+  onExpired: (txIds) => node.logger.warn("expired payment holds", { txIds }),
+  onError: (error) => node.logger.error("cannot expire payment holds", { error }),
+});
 await node.serve({
   ...service,
   onStop: () => {
-    clearInterval(sweep);
+    sweep[Symbol.dispose]();
     return service.onStop?.();
   },
 });
