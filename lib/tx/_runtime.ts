@@ -7,8 +7,15 @@
  */
 
 import { type Clock, systemClock } from "@flotilla/core";
-import { classifyError, type ErrorClassifier, TxError } from "./errors.ts";
+import {
+  classifyError,
+  type ErrorClassifier,
+  type ErrorInfo,
+  errorInfo,
+  TxError,
+} from "./errors.ts";
 import type { FaultHook, FaultPoint } from "./faults.ts";
+import type { RecoverResult } from "./saga_orchestrator.ts";
 import type { SagaStore, TxHistoryEntry, TxRecord, TxStatus } from "./saga_store.ts";
 import { checkDuration, type Sleep, systemSleep } from "./timing.ts";
 
@@ -179,4 +186,36 @@ export class KeyedQueue {
   async idle(): Promise<void> {
     while (this.#tails.size > 0) await Promise.all([...this.#tails.values()]);
   }
+}
+
+/**
+ * One recovery pass shared by the orchestrator and the coordinator: claims
+ * each active record of `kind` whose lease is free (one at a time per id,
+ * through `queue`) and drives it, until `stop` aborts.
+ */
+export async function recoverClaimable<V>(
+  rt: Runtime,
+  kind: "saga" | "tcc",
+  queue: KeyedQueue,
+  drive: (claimed: TxRecord) => Promise<V>,
+  options: { limit?: number | undefined; stop: readonly (AbortSignal | undefined)[] },
+): Promise<RecoverResult<V>> {
+  const result: { driven: V[]; failed: { id: string; error: ErrorInfo }[] } = {
+    driven: [],
+    failed: [],
+  };
+  const ids = await rt.store.claimable(kind, rt.owner, rt.clock.now(), options.limit ?? 100);
+  for (const id of ids) {
+    if (options.stop.some((signal) => signal?.aborted)) break;
+    try {
+      const driven = await queue.run(id, async () => {
+        const claimed = await rt.store.claim(id, rt.owner, rt.clock.now(), rt.leaseMs);
+        return claimed === undefined ? undefined : await drive(claimed);
+      });
+      if (driven !== undefined) result.driven.push(driven);
+    } catch (error) {
+      result.failed.push({ id, error: errorInfo(error) });
+    }
+  }
+  return result;
 }

@@ -12,6 +12,7 @@ import {
   type Entry,
   KeyedQueue,
   Leased,
+  recoverClaimable,
   type Runtime,
   runtime,
   toJson,
@@ -257,36 +258,14 @@ export class SagaOrchestrator implements AsyncDisposable {
   async recover(
     options: { limit?: number; signal?: AbortSignal } = {},
   ): Promise<RecoverResult<SagaView>> {
-    const result: RecoverResult<SagaView> = { driven: [], failed: [] };
-    const ids = await this.#rt.store.claimable(
+    return await recoverClaimable(
+      this.#rt,
       "saga",
-      this.#rt.owner,
-      this.#rt.clock.now(),
-      options.limit ?? 100,
+      this.#queue,
+      (claimed) =>
+        this.#drive(this.#definitionOf(claimed), new Leased(this.#rt, claimed), options.signal),
+      { limit: options.limit, stop: [options.signal, this.#closing.signal] },
     );
-    for (const id of ids) {
-      if (options.signal?.aborted || this.#closing.signal.aborted) break;
-      try {
-        const driven = await this.#queue.run(id, async () => {
-          const claimed = await this.#rt.store.claim(
-            id,
-            this.#rt.owner,
-            this.#rt.clock.now(),
-            this.#rt.leaseMs,
-          );
-          if (claimed === undefined) return undefined;
-          return await this.#drive(
-            this.#definitionOf(claimed),
-            new Leased(this.#rt, claimed),
-            options.signal,
-          );
-        });
-        if (driven !== undefined) result.driven.push(driven);
-      } catch (error) {
-        result.failed.push({ id, error: errorInfo(error) });
-      }
-    }
-    return result;
   }
 
   /**

@@ -12,6 +12,7 @@ import {
   type Entry,
   KeyedQueue,
   Leased,
+  recoverClaimable,
   type Runtime,
   runtime,
   toJson,
@@ -304,33 +305,13 @@ export class TccCoordinator implements AsyncDisposable {
   async recover(
     options: { limit?: number; signal?: AbortSignal } = {},
   ): Promise<RecoverResult<TccView>> {
-    const result: RecoverResult<TccView> = { driven: [], failed: [] };
-    const ids = await this.#rt.store.claimable(
+    return await recoverClaimable(
+      this.#rt,
       "tcc",
-      this.#rt.owner,
-      this.#rt.clock.now(),
-      options.limit ?? 100,
+      this.#queue,
+      (claimed) => this.#drive(new Leased(this.#rt, claimed), options.signal),
+      { limit: options.limit, stop: [options.signal, this.#closing.signal] },
     );
-    for (const id of ids) {
-      if (options.signal?.aborted || this.#closing.signal.aborted) break;
-      try {
-        const driven = await this.#queue.run(id, async () => {
-          const claimed = await this.#rt.store.claim(
-            id,
-            this.#rt.owner,
-            this.#rt.clock.now(),
-            this.#rt.leaseMs,
-          );
-          return claimed === undefined
-            ? undefined
-            : await this.#drive(new Leased(this.#rt, claimed), options.signal);
-        });
-        if (driven !== undefined) result.driven.push(driven);
-      } catch (error) {
-        result.failed.push({ id, error: errorInfo(error) });
-      }
-    }
-    return result;
   }
 
   /**
