@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS notifications (
   time        TEXT NOT NULL
 ) STRICT;
 CREATE INDEX IF NOT EXISTS notifications_by_customer ON notifications (customer_id, time DESC);
+CREATE TABLE IF NOT EXISTS early_status (
+  order_id    TEXT PRIMARY KEY,
+  status      TEXT NOT NULL,
+  reason      TEXT,
+  updated_at  TEXT NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL) STRICT;
 CREATE TABLE IF NOT EXISTS balances (customer_id TEXT PRIMARY KEY, balance INTEGER NOT NULL) STRICT;
 `;
@@ -59,18 +65,42 @@ export class SqliteReadModel implements Disposable {
       switch (change.type) {
         case "order": {
           const o = change.order;
+          // A status that overtook the order's creation (a reordered delivery) was kept aside.
+          const early = db.prepare(
+            "DELETE FROM early_status WHERE order_id = ? RETURNING status, reason, updated_at",
+          ).get(o.orderId);
+          const status = early && advances(o.status, text(early, "status") as ReadStatus)
+            ? early
+            : undefined;
           db.prepare(
             `INSERT INTO orders (order_id, customer_id, total, status, reason, updated_at)
-             VALUES (?, ?, ?, ?, NULL, ?) ON CONFLICT (order_id) DO NOTHING`,
-          ).run(o.orderId, o.customerId, o.total, o.status, o.updatedAt);
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING`,
+          ).run(
+            o.orderId,
+            o.customerId,
+            o.total,
+            status ? text(status, "status") : o.status,
+            status ? (status.reason as string | null) : null,
+            status ? text(status, "updated_at") : o.updatedAt,
+          );
           break;
         }
         case "order_status": {
           const current = db.prepare("SELECT status FROM orders WHERE order_id = ?").get(
             change.orderId,
           );
-          // A status event before the order's creation event (another stream's order) is kept once it arrives.
-          if (!current) break;
+          if (!current) {
+            // Its creation event has not arrived yet: keep the most advanced status until it does.
+            const kept = db.prepare("SELECT status FROM early_status WHERE order_id = ?")
+              .get(change.orderId);
+            if (kept && !advances(text(kept, "status") as ReadStatus, change.status)) break;
+            db.prepare(
+              `INSERT INTO early_status (order_id, status, reason, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (order_id) DO UPDATE SET status = excluded.status,
+                 reason = excluded.reason, updated_at = excluded.updated_at`,
+            ).run(change.orderId, change.status, change.reason ?? null, change.time);
+            break;
+          }
           if (!advances(text(current, "status") as ReadStatus, change.status)) break;
           db.prepare("UPDATE orders SET status = ?, reason = ?, updated_at = ? WHERE order_id = ?")
             .run(change.status, change.reason ?? null, change.time, change.orderId);

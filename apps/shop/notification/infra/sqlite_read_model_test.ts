@@ -108,3 +108,35 @@ Deno.test("SqliteReadModel never moves an order backwards and keeps one notifica
       1,
     );
   }));
+
+Deno.test("SqliteReadModel keeps a status that overtook its order's creation", () =>
+  withModel((model) => {
+    const apply = (e: ReturnType<typeof event>) =>
+      immediate(model.database, () => model.apply(project(e)));
+    const placed = event(
+      "e1",
+      "OrderPlaced",
+      { orderId: "o1", customerId: "ann", items: [], total: 850 },
+      "2026-01-01T00:00:01Z",
+    );
+    const confirmed = event(
+      "e2",
+      "OrderConfirmed",
+      { orderId: "o1", customerId: "ann", total: 850 },
+      "2026-01-01T00:00:02Z",
+    );
+    apply(confirmed);
+    assert.deepEqual(model.history("ann"), [], "nothing to show before the order exists");
+    apply(placed);
+    const [order] = model.history("ann");
+    assert.equal(order?.status, "CONFIRMED");
+    assert.equal(order?.updatedAt, "2026-01-01T00:00:02Z");
+    // The usual order still works, and a late PENDING never moves it back.
+    apply(event(
+      "e3",
+      "OrderPlaced",
+      { orderId: "o2", customerId: "ann", items: [], total: 850 },
+      "2026-01-01T00:00:03Z",
+    ));
+    assert.equal(model.history("ann").find((o) => o.orderId === "o2")?.status, "PENDING");
+  }));
