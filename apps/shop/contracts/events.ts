@@ -16,8 +16,24 @@ export const STREAMS = {
   payment: "shop.payment",
 } as const;
 
-/** A line of a stock event: the quantity moved and the stock available afterwards. */
-const StockMove = z.object({ sku: Sku, quantity: Quantity, stock: z.number().int().min(0) });
+/**
+ * The version of a figure an event carries (a sku's stock, a customer's
+ * balance): its owner bumps it with every change of the figure, so a reader
+ * keeps the figure of the highest version it saw whatever the delivery order.
+ * Optional: events written before versions existed lack it.
+ */
+const FigureVersion = z.number().int().min(0);
+
+/**
+ * A line of a stock event: the quantity moved, the stock available afterwards
+ * and that figure's `version`.
+ */
+const StockMove = z.object({
+  sku: Sku,
+  quantity: Quantity,
+  stock: z.number().int().min(0),
+  version: FigureVersion.optional(),
+});
 
 /** An ISO 8601 time, as the order's events record it. */
 const At = z.iso.datetime({ offset: true });
@@ -66,13 +82,15 @@ export const StockMoved = z.object({ orderId: OrderId, items: z.array(StockMove)
 
 /**
  * `payment.charged` / `payment.refunded` / `payment.held` / `payment.released`: money moved for
- * an order (`balance` is the customer's available balance afterwards).
+ * an order (`balance` is the customer's available balance afterwards, `version` that figure's
+ * version).
  */
 export const PaymentMoved = z.object({
   orderId: OrderId,
   customerId: CustomerId,
   amount: Cents,
   balance: Cents,
+  version: FigureVersion.optional(),
 });
 
 /**

@@ -16,9 +16,15 @@ import type { Reservation, StockLevels } from "../domain/reservation.ts";
 export interface InventoryTransaction {
   /** The order's reservation, tombstone included, if any. */
   getReservation(orderId: string): Reservation | undefined;
-  /** Available stock of the given skus; skus the catalogue lacks are absent. */
+  /** Available stock of the given skus, with versions; skus the catalogue lacks are absent. */
   getStock(skus: readonly string[]): StockLevels;
-  /** Sets the available stock of each sku in `levels` (skus the catalogue lacks are ignored). */
+  /**
+   * Sets the available stock and version of each sku in `levels` (skus the
+   * catalogue lacks are ignored).
+   *
+   * @throws {RangeError} if a stock is negative, or a version is not above the sku's stored one
+   * (its figure would go back in time).
+   */
   setStock(levels: StockLevels): void;
   /** Inserts or replaces the order's reservation. */
   saveReservation(reservation: Reservation): void;

@@ -166,7 +166,10 @@ Deno.test("inventory.reserve() emits stock.reserved once, with the stock left, a
     type: "stock.reserved",
     data: {
       orderId: "o-1",
-      items: [{ sku: "TEA", quantity: 3, stock: 7 }, { sku: "MUG", quantity: 2, stock: 0 }],
+      items: [
+        { sku: "TEA", quantity: 3, stock: 7, version: 1 },
+        { sku: "MUG", quantity: 2, stock: 0, version: 1 },
+      ],
     },
   }]);
   assert.equal(events[0]?.subject, "o-1");
@@ -194,6 +197,22 @@ Deno.test("inventory.reserve() that is rejected, mismatched, unknown or released
   assert.deepEqual(emitted().map((e) => e.type), ["stock.reserved"]);
 });
 
+Deno.test("inventory stock events number each sku's figures: every change one version up", async () => {
+  const { client, emitted } = setup();
+  await client.call("reserve", { orderId: "o-1", items: [{ sku: "TEA", quantity: 1 }] });
+  await client.call("reserve", { orderId: "o-2", items: [{ sku: "TEA", quantity: 2 }] });
+  await client.call("reserve", { orderId: "o-2", items: [{ sku: "TEA", quantity: 2 }] }); // replay
+  await client.call("release", { orderId: "o-1" });
+  await client.call("tryReserve", { txId: "t-1", items: [{ sku: "TEA", quantity: 4 }] });
+  await client.call("confirmReserve", { txId: "t-1" }); // moves no available stock
+  await client.call("tryReserve", { txId: "t-2", items: [{ sku: "TEA", quantity: 1 }] });
+  await client.call("cancelReserve", { txId: "t-2" });
+  const figures = emitted().flatMap((e) =>
+    (e.data as { items: Array<{ stock: number; version: number }> }).items
+  ).map(({ stock, version }) => [stock, version]);
+  assert.deepEqual(figures, [[9, 1], [7, 2], [8, 3], [4, 4], [3, 5], [4, 6]]);
+});
+
 Deno.test("inventory.release() emits stock.released once, only when it gave stock back", async () => {
   const { client, events, emitted } = setup();
   await client.call("reserve", { orderId: "o-1", items: [{ sku: "MUG", quantity: 2 }] });
@@ -205,11 +224,11 @@ Deno.test("inventory.release() emits stock.released once, only when it gave stoc
   assert.deepEqual(emitted(), [
     {
       type: "stock.reserved",
-      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 0 }] },
+      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 0, version: 1 }] },
     },
     {
       type: "stock.released",
-      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 2 }] },
+      data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 2, version: 2 }] },
     },
   ]);
   assert.equal(events[1]?.subject, "o-1");

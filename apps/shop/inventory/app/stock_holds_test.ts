@@ -50,7 +50,10 @@ Deno.test("inventory.tryReserve() holds stock for every line and emits stock.res
     type: "stock.reserved",
     data: {
       orderId: "o-1",
-      items: [{ sku: "TEA", quantity: 3, stock: 7 }, { sku: "MUG", quantity: 2, stock: 0 }],
+      items: [
+        { sku: "TEA", quantity: 3, stock: 7, version: 1 },
+        { sku: "MUG", quantity: 2, stock: 0, version: 1 },
+      ],
     },
   }]);
   assert.equal(events[0]?.subject, "o-1");
@@ -112,7 +115,10 @@ Deno.test("inventory.cancelReserve() gives held stock back and emits stock.relea
     type: "stock.released",
     data: {
       orderId: "o-1",
-      items: [{ sku: "TEA", quantity: 3, stock: 10 }, { sku: "MUG", quantity: 2, stock: 2 }],
+      items: [
+        { sku: "TEA", quantity: 3, stock: 10, version: 2 },
+        { sku: "MUG", quantity: 2, stock: 2, version: 2 },
+      ],
     },
   });
 });

@@ -38,7 +38,8 @@ export interface HoldRequest {
 /**
  * What to do with a Try, discriminated on `type`:
  *
- * - `hold`: write `stock` (the new available levels of the requested skus) and the `HELD` `hold`.
+ * - `hold`: write `stock` (the new available levels of the requested skus, each one version up)
+ *   and the `HELD` `hold`.
  * - `unknown_sku`: some lines name skus the catalogue lacks; change nothing.
  * - `out_of_stock`: `sku` lacks available stock; change nothing (all lines or none).
  */
@@ -56,8 +57,11 @@ export type HoldDecision =
  *
  * @example
  * ```ts
- * decideHold({ txId: "o-1", items: [{ sku: "MUG", quantity: 2 }] }, new Map([["MUG", 5]]));
- * // { type: "hold", stock: Map { "MUG" => 3 }, hold: { txId: "o-1", status: "HELD", … } }
+ * decideHold(
+ *   { txId: "o-1", items: [{ sku: "MUG", quantity: 2 }] },
+ *   new Map([["MUG", { stock: 5, version: 7 }]]),
+ * );
+ * // { type: "hold", stock: Map { "MUG" => { stock: 3, version: 8 } }, hold: { status: "HELD", … } }
  * ```
  */
 export function decideHold(request: HoldRequest, stock: StockLevels): HoldDecision {
@@ -104,7 +108,7 @@ export function decideSell(hold: Hold | undefined): SellDecision {
 /**
  * What to do with a Cancel (or an expiry), discriminated on `type`:
  * `release_hold` writes `stock` (the held quantities back on the available
- * levels) and the `RELEASED` hold; `noop` when there is no `HELD` hold.
+ * levels, each one version up) and the `RELEASED` hold; `noop` when there is no `HELD` hold.
  */
 export type ReleaseHoldDecision =
   | { readonly type: "release_hold"; readonly hold: Hold; readonly stock: StockLevels }
@@ -118,9 +122,9 @@ export type ReleaseHoldDecision =
  * ```ts
  * decideReleaseHold(
  *   { txId: "o-1", status: "HELD", items: [{ sku: "MUG", quantity: 2 }] },
- *   new Map([["MUG", 3]]),
+ *   new Map([["MUG", { stock: 3, version: 8 }]]),
  * );
- * // { type: "release_hold", stock: Map { "MUG" => 5 }, hold: { status: "RELEASED", … } }
+ * // { type: "release_hold", stock: Map { "MUG" => { stock: 5, version: 9 } }, hold: { … } }
  * ```
  */
 export function decideReleaseHold(

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import { decideHold, decideReleaseHold, decideSell, type Hold } from "./hold.ts";
 
-const stock = new Map([["MUG", 3], ["TEA", 10]]);
+/** A stock level at `version`. */
+const at = (stock: number, version = 0) => ({ stock, version });
+
+const stock = new Map([["MUG", at(3, 5)], ["TEA", at(10, 2)]]);
 
 Deno.test("decideHold() takes every line from the available stock", () => {
   const decision = decideHold({
@@ -10,7 +13,7 @@ Deno.test("decideHold() takes every line from the available stock", () => {
   }, stock);
   assert.deepEqual(decision, {
     type: "hold",
-    stock: new Map([["TEA", 6], ["MUG", 0]]),
+    stock: new Map([["TEA", at(6, 3)], ["MUG", at(0, 6)]]),
     hold: {
       txId: "o-1",
       status: "HELD",
@@ -49,9 +52,9 @@ Deno.test("decideSell() marks a held hold sold and nothing else", () => {
 });
 
 Deno.test("decideReleaseHold() puts held stock back, counting a vanished sku as 0", () => {
-  assert.deepEqual(decideReleaseHold(held, new Map([["MUG", 1]])), {
+  assert.deepEqual(decideReleaseHold(held, new Map([["MUG", at(1, 8)]])), {
     type: "release_hold",
-    stock: new Map([["MUG", 3]]),
+    stock: new Map([["MUG", at(3, 9)]]),
     hold: { ...held, status: "RELEASED" },
   });
   assert.deepEqual(decideReleaseHold(held, new Map()).type, "release_hold");

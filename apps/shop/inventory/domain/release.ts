@@ -4,13 +4,13 @@
  * @module
  */
 
-import type { Reservation, StockLevels } from "./reservation.ts";
+import { moveStock, type Reservation, type StockLevel, type StockLevels } from "./reservation.ts";
 
 /**
  * What to do with a release request, discriminated on `type`:
  *
- * - `release`: write `stock` (the new levels of the reserved skus) and the
- *   `RELEASED` reservation.
+ * - `release`: write `stock` (the new levels of the reserved skus, each one
+ *   version up) and the `RELEASED` reservation.
  * - `tombstone`: the order never reserved; write the `TOMBSTONE` reservation
  *   so a late reserve is refused.
  * - `noop`: already released or tombstoned; change nothing.
@@ -43,9 +43,16 @@ export function decideRelease(
     return { type: "tombstone", reservation: { orderId, status: "TOMBSTONE", items: [] } };
   }
   if (existing.status !== "RESERVED") return { type: "noop", reservation: existing };
-  const next = new Map<string, number>();
+  const next = new Map<string, StockLevel>();
   for (const line of existing.items) {
-    next.set(line.sku, (next.get(line.sku) ?? stock.get(line.sku) ?? 0) + line.quantity);
+    // A sku named twice moves twice but is one change of its figure: one version up.
+    const moved = next.get(line.sku);
+    next.set(
+      line.sku,
+      moved
+        ? { stock: moved.stock + line.quantity, version: moved.version }
+        : moveStock(stock.get(line.sku), line.quantity),
+    );
   }
   return { type: "release", stock: next, reservation: { ...existing, status: "RELEASED" } };
 }

@@ -29,8 +29,37 @@ export interface Reservation {
   readonly items: readonly ReservationLine[];
 }
 
-/** Available stock per sku; a sku the catalogue lacks is absent. */
-export type StockLevels = ReadonlyMap<string, number>;
+/**
+ * A sku's available stock and its version: a counter the inventory bumps in
+ * the transaction of every change of the figure (reserve, release, TCC hold,
+ * cancel or expiry), so a reader told figures out of order keeps the newest.
+ * A product starts at version 0 (its seeded figure, never announced).
+ */
+export interface StockLevel {
+  /** Units available. */
+  readonly stock: number;
+  /** How many changes the figure has seen; a non-negative integer. */
+  readonly version: number;
+}
+
+/** Available stock per sku, with its version; a sku the catalogue lacks is absent. */
+export type StockLevels = ReadonlyMap<string, StockLevel>;
+
+/**
+ * The level that follows `current` once `delta` units moved: the stock moved,
+ * the version one up. A sku the catalogue lacks counts as 0 units at version 0.
+ *
+ * @example
+ * ```ts
+ * moveStock({ stock: 5, version: 3 }, -2); // { stock: 3, version: 4 }
+ * ```
+ */
+export function moveStock(current: StockLevel | undefined, delta: number): StockLevel {
+  return {
+    stock: (current?.stock ?? 0) + delta,
+    version: (current?.version ?? 0) + 1,
+  };
+}
 
 /**
  * Whether two lists of lines ask for the same quantities of the same skus,

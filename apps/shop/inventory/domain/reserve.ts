@@ -5,9 +5,11 @@
  */
 
 import {
+  moveStock,
   type Reservation,
   type ReservationLine,
   sameLines,
+  type StockLevel,
   type StockLevels,
 } from "./reservation.ts";
 
@@ -27,7 +29,8 @@ export interface ReserveRequest {
  * - `released`: the order's reservation was released or tombstoned.
  * - `unknown_sku`: some lines name skus the catalogue lacks.
  * - `rejected`: a line lacks stock; change nothing.
- * - `reserve`: write `stock` (the new levels of the requested skus) and `reservation`.
+ * - `reserve`: write `stock` (the new levels of the requested skus, each one version up) and
+ *   `reservation`.
  */
 export type ReserveDecision =
   | { readonly type: "replay"; readonly reservation: Reservation }
@@ -53,9 +56,9 @@ export type ReserveDecision =
  * const decision = decideReserve(
  *   { orderId: "o-1", items: [{ sku: "MUG", quantity: 2 }] },
  *   undefined,
- *   new Map([["MUG", 5]]),
+ *   new Map([["MUG", { stock: 5, version: 7 }]]),
  * );
- * // { type: "reserve", stock: Map { "MUG" => 3 }, reservation: { status: "RESERVED", … } }
+ * // { type: "reserve", stock: Map { "MUG" => { stock: 3, version: 8 } }, reservation: { … } }
  * ```
  */
 export function decideReserve(
@@ -73,11 +76,18 @@ export function decideReserve(
     .map((line, index) => ({ index, sku: line.sku }))
     .filter((line) => !stock.has(line.sku));
   if (unknown.length > 0) return { type: "unknown_sku", lines: unknown };
-  const next = new Map<string, number>();
+  const next = new Map<string, StockLevel>();
   for (const line of request.items) {
-    const available = next.get(line.sku) ?? stock.get(line.sku) ?? 0;
+    // A sku named twice moves twice but is one change of its figure: one version up.
+    const moved = next.get(line.sku);
+    const available = moved?.stock ?? stock.get(line.sku)?.stock ?? 0;
     if (available < line.quantity) return { type: "rejected", sku: line.sku };
-    next.set(line.sku, available - line.quantity);
+    next.set(
+      line.sku,
+      moved
+        ? { stock: moved.stock - line.quantity, version: moved.version }
+        : moveStock(stock.get(line.sku), -line.quantity),
+    );
   }
   return {
     type: "reserve",

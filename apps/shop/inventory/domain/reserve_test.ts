@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { decideReserve } from "./reserve.ts";
 import type { Reservation } from "./reservation.ts";
 
-const stock = new Map([["TEA", 10], ["MUG", 2], ["POT", 0]]);
+/** A stock level at `version`. */
+const at = (stock: number, version = 0) => ({ stock, version });
+
+const stock = new Map([["TEA", at(10)], ["MUG", at(2)], ["POT", at(0)]]);
 const reserved: Reservation = {
   orderId: "o-1",
   status: "RESERVED",
@@ -17,7 +20,7 @@ Deno.test("decideReserve() takes every line's quantity off the stock", () => {
   );
   assert.equal(decision.type, "reserve");
   if (decision.type !== "reserve") return;
-  assert.deepEqual([...decision.stock], [["TEA", 7], ["MUG", 0]]);
+  assert.deepEqual([...decision.stock], [["TEA", at(7, 1)], ["MUG", at(0, 1)]]);
   assert.deepEqual(decision.reservation, {
     orderId: "o-1",
     status: "RESERVED",
@@ -57,7 +60,7 @@ Deno.test("decideReserve() replays a repeat with the same items without touching
   const decision = decideReserve(
     { orderId: "o-1", items: [{ sku: "TEA", quantity: 3 }] },
     reserved,
-    new Map([["TEA", 0]]),
+    new Map([["TEA", at(0)]]),
   );
   assert.deepEqual(decision, { type: "replay", reservation: reserved });
 });
@@ -85,11 +88,23 @@ Deno.test("decideReserve() refuses an order whose reservation was released or to
 
 Deno.test("decideReserve() counts a sku listed twice against the same stock", () => {
   const items = [{ sku: "MUG", quantity: 1 }, { sku: "MUG", quantity: 2 }];
-  assert.deepEqual(decideReserve({ orderId: "o-1", items }, undefined, new Map([["MUG", 2]])), {
+  assert.deepEqual(decideReserve({ orderId: "o-1", items }, undefined, new Map([["MUG", at(2)]])), {
     type: "rejected",
     sku: "MUG",
   });
-  const decision = decideReserve({ orderId: "o-1", items }, undefined, new Map([["MUG", 3]]));
+  const decision = decideReserve({ orderId: "o-1", items }, undefined, new Map([["MUG", at(3)]]));
   assert.equal(decision.type, "reserve");
-  if (decision.type === "reserve") assert.equal(decision.stock.get("MUG"), 0);
+  // Two moves of one figure in one transaction: one version up.
+  if (decision.type === "reserve") assert.deepEqual(decision.stock.get("MUG"), at(0, 1));
+});
+
+Deno.test("decideReserve() puts each moved figure one version above the one it read", () => {
+  const decision = decideReserve(
+    { orderId: "o-1", items: [{ sku: "TEA", quantity: 1 }, { sku: "MUG", quantity: 1 }] },
+    undefined,
+    new Map([["TEA", at(10, 41)], ["MUG", at(2, 7)]]),
+  );
+  assert.equal(decision.type, "reserve");
+  if (decision.type !== "reserve") return;
+  assert.deepEqual([...decision.stock], [["TEA", at(9, 42)], ["MUG", at(1, 8)]]);
 });

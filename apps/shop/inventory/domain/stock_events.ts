@@ -18,6 +18,8 @@ export interface StockMove {
   readonly quantity: number;
   /** The sku's available stock after the move. */
   readonly stock: number;
+  /** The version of that figure: a reader keeps the figure of the highest version it saw. */
+  readonly version: number;
 }
 
 /** What a stock event says: which order moved which stock. */
@@ -48,10 +50,10 @@ export type StockEvent =
  * const decision = decideReserve(
  *   { orderId: "o-1", items: [{ sku: "MUG", quantity: 2 }] },
  *   undefined,
- *   new Map([["MUG", 5]]),
+ *   new Map([["MUG", { stock: 5, version: 7 }]]),
  * );
  * stockEvents(decision);
- * // [{ type: "stock.reserved", data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 3 }] } }]
+ * // [{ type: "stock.reserved", data: { orderId: "o-1", items: [{ sku: "MUG", quantity: 2, stock: 3, version: 8 }] } }]
  * ```
  */
 export function stockEvents(
@@ -90,7 +92,7 @@ function moved(
           `Cannot describe the move of "${sku}" as the decision has no level for it`,
         );
       }
-      return { sku, quantity, stock: after };
+      return { sku, quantity, stock: after.stock, version: after.version };
     }),
   };
 }

@@ -47,8 +47,11 @@ export function testInventoryStoreContract(
 
   test("transaction() keeps what the work wrote", (store) => {
     store.transaction((tx) => {
-      assert.deepEqual([...tx.getStock(["TEA", "NOPE", "MUG"])], [["TEA", 10], ["MUG", 3]]);
-      tx.setStock(new Map([["TEA", 7], ["NOPE", 4]]));
+      assert.deepEqual([...tx.getStock(["TEA", "NOPE", "MUG"])], [
+        ["TEA", { stock: 10, version: 0 }],
+        ["MUG", { stock: 3, version: 0 }],
+      ]);
+      tx.setStock(new Map([["TEA", { stock: 7, version: 1 }], ["NOPE", { stock: 4, version: 1 }]]));
       tx.saveReservation({
         orderId: "o-1",
         status: "RESERVED",
@@ -56,6 +59,10 @@ export function testInventoryStoreContract(
       });
     });
     assert.equal(store.getProducts(["TEA"])[0]?.stock, 7);
+    assert.deepEqual(store.transaction((tx) => tx.getStock(["TEA"]).get("TEA")), {
+      stock: 7,
+      version: 1,
+    });
     assert.deepEqual(store.getProducts(["NOPE"]), []);
     store.transaction((tx) => {
       assert.deepEqual(tx.getReservation("o-1"), {
@@ -77,19 +84,36 @@ export function testInventoryStoreContract(
     assert.throws(
       () =>
         store.transaction((tx) => {
-          tx.setStock(new Map([["TEA", 1]]));
+          tx.setStock(new Map([["TEA", { stock: 1, version: 1 }]]));
           tx.saveReservation({ orderId: "o-1", status: "TOMBSTONE", items: [] });
           throw new Error("boom");
         }),
       /boom/,
     );
     assert.equal(store.getProducts(["TEA"])[0]?.stock, 10);
+    assert.equal(store.transaction((tx) => tx.getStock(["TEA"]).get("TEA")?.version), 0);
     assert.equal(store.transaction((tx) => tx.getReservation("o-1")), undefined);
   });
 
   test("transaction() refuses a negative stock level", (store) => {
-    assert.throws(() => store.transaction((tx) => tx.setStock(new Map([["TEA", -1]]))));
+    assert.throws(() =>
+      store.transaction((tx) => tx.setStock(new Map([["TEA", { stock: -1, version: 1 }]])))
+    );
     assert.equal(store.getProducts(["TEA"])[0]?.stock, 10);
+  });
+
+  test("transaction() refuses a stock figure at a version not above the stored one", (store) => {
+    store.transaction((tx) => tx.setStock(new Map([["TEA", { stock: 9, version: 2 }]])));
+    for (const version of [2, 1]) {
+      assert.throws(
+        () => store.transaction((tx) => tx.setStock(new Map([["TEA", { stock: 3, version }]]))),
+        RangeError,
+      );
+    }
+    assert.deepEqual(store.transaction((tx) => tx.getStock(["TEA"]).get("TEA")), {
+      stock: 9,
+      version: 2,
+    });
   });
 
   test("transaction() keeps holds", (store) => {
@@ -112,14 +136,18 @@ export function testInventoryStoreContract(
         calls.push(`try ${txId}`);
         tx.saveHold({ txId, status: "HELD", items: [{ sku: "TEA", quantity: input.quantity }] });
         const tea = tx.getStock(["TEA"]).get("TEA")!;
-        if (input.quantity > tea) throw new Error("refused");
-        tx.setStock(new Map([["TEA", tea - input.quantity]]));
+        if (input.quantity > tea.stock) throw new Error("refused");
+        tx.setStock(
+          new Map([["TEA", { stock: tea.stock - input.quantity, version: tea.version + 1 }]]),
+        );
       },
       confirm: (_tx, { txId }) => void calls.push(`confirm ${txId}`),
       cancel: (tx, { txId, input }) => {
         calls.push(`cancel ${txId}`);
         const tea = tx.getStock(["TEA"]).get("TEA")!;
-        tx.setStock(new Map([["TEA", tea + input.quantity]]));
+        tx.setStock(
+          new Map([["TEA", { stock: tea.stock + input.quantity, version: tea.version + 1 }]]),
+        );
       },
     });
     assert.equal(barrier.try("t-1", { quantity: 4 }), "TRIED");

@@ -9,7 +9,7 @@ import { SqliteTccParticipant } from "@flotilla/tx";
 import type { Product } from "../../contracts/mod.ts";
 import type { InventoryStore, InventoryTransaction, TccBarrier, TccWork } from "../app/ports.ts";
 import type { Hold } from "../domain/hold.ts";
-import type { Reservation, StockLevels } from "../domain/reservation.ts";
+import type { Reservation, StockLevel, StockLevels } from "../domain/reservation.ts";
 
 /**
  * Keeps products, reservations and holds in maps. A transaction works on
@@ -27,6 +27,8 @@ import type { Reservation, StockLevels } from "../domain/reservation.ts";
  */
 export class MemoryInventoryStore implements InventoryStore {
   #products = new Map<string, Product>();
+  /** The version of each product's stock figure (absent: 0). */
+  #versions = new Map<string, number>();
   #reservations = new Map<string, Reservation>();
   #holds = new Map<string, Hold>();
   #barriers: DatabaseSync | undefined;
@@ -58,26 +60,34 @@ export class MemoryInventoryStore implements InventoryStore {
   transaction<T>(work: (tx: InventoryTransaction) => T): T {
     this.#assertOpen();
     const products = new Map(this.#products);
+    const versions = new Map(this.#versions);
     const reservations = new Map(this.#reservations);
     const holds = new Map(this.#holds);
     const result = work({
       getReservation: (orderId) => reservations.get(orderId),
       getStock: (skus) => {
-        const levels = new Map<string, number>();
+        const levels = new Map<string, StockLevel>();
         for (const sku of skus) {
           const product = products.get(sku);
-          if (product) levels.set(sku, product.stock);
+          if (product) levels.set(sku, { stock: product.stock, version: versions.get(sku) ?? 0 });
         }
         return levels;
       },
       setStock: (levels: StockLevels) => {
-        for (const [sku, stock] of levels) {
+        for (const [sku, { stock, version }] of levels) {
           const product = products.get(sku);
           if (!product) continue;
           if (!(Number.isSafeInteger(stock) && stock >= 0)) {
             throw new RangeError(`Cannot set the stock of "${sku}" to ${stock}`);
           }
+          const stored = versions.get(sku) ?? 0;
+          if (!(Number.isSafeInteger(version) && version > stored)) {
+            throw new RangeError(
+              `Cannot set the stock of "${sku}" at version ${version} as it is at version ${stored}`,
+            );
+          }
           products.set(sku, { ...product, stock });
+          versions.set(sku, version);
         }
       },
       saveReservation: (reservation) => {
@@ -89,6 +99,7 @@ export class MemoryInventoryStore implements InventoryStore {
       },
     });
     this.#products = products;
+    this.#versions = versions;
     this.#reservations = reservations;
     this.#holds = holds;
     return result;

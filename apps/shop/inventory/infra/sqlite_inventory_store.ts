@@ -12,6 +12,7 @@ import type {
   Reservation,
   ReservationLine,
   ReservationStatus,
+  StockLevel,
   StockLevels,
 } from "../domain/reservation.ts";
 import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
@@ -22,7 +23,8 @@ CREATE TABLE IF NOT EXISTS products (
   sku   TEXT PRIMARY KEY,
   name  TEXT NOT NULL,
   price INTEGER NOT NULL CHECK (price >= 0),
-  stock INTEGER NOT NULL CHECK (stock >= 0)
+  stock INTEGER NOT NULL CHECK (stock >= 0),
+  version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS reservations (
   order_id TEXT PRIMARY KEY,
@@ -47,7 +49,8 @@ const HOLD_STATUSES: ReadonlySet<string> = new Set(["HELD", "SOLD", "RELEASED"])
  * Products, reservations and TCC holds in one SQLite file. Every
  * read-decide-write runs in a `BEGIN IMMEDIATE` transaction; the schema is
  * created on open if missing (the TCC barrier table by
- * {@link tccParticipant}). Dispose it (or call {@link close}) to close the database.
+ * {@link tccParticipant}), and a database of an earlier version gains the
+ * columns added since (`products.version`, 0 for existing rows). Dispose it (or call {@link close}) to close the database.
  *
  * @example
  * ```ts
@@ -64,7 +67,14 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string): SqliteInventoryStore {
-    return new SqliteInventoryStore(openDatabase(path, { schema: SCHEMA }));
+    const db = openDatabase(path, { schema: SCHEMA });
+    try {
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteInventoryStore(db);
   }
 
   /**
@@ -161,17 +171,33 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
         return row ? toReservation(row) : undefined;
       },
       getStock: (skus) => {
-        const select = db.prepare("SELECT stock FROM products WHERE sku = ?");
-        const levels = new Map<string, number>();
+        const select = db.prepare("SELECT stock, version FROM products WHERE sku = ?");
+        const levels = new Map<string, StockLevel>();
         for (const sku of skus) {
           const row = select.get(sku);
-          if (row) levels.set(sku, integer(row, "stock"));
+          if (row) {
+            levels.set(sku, { stock: integer(row, "stock"), version: integer(row, "version") });
+          }
         }
         return levels;
       },
       setStock: (levels: StockLevels) => {
-        const update = db.prepare("UPDATE products SET stock = ? WHERE sku = ?");
-        for (const [sku, stock] of levels) update.run(stock, sku);
+        // A figure only moves forward: an update at a version not above the stored one is a bug.
+        const update = db.prepare(
+          "UPDATE products SET stock = ?, version = ? WHERE sku = ? AND version < ?",
+        );
+        const stored = db.prepare("SELECT version FROM products WHERE sku = ?");
+        for (const [sku, { stock, version }] of levels) {
+          if (Number(update.run(stock, version, sku, version).changes) === 1) continue;
+          const row = stored.get(sku);
+          if (row) {
+            throw new RangeError(
+              `Cannot set the stock of "${sku}" at version ${version} as it is at version ${
+                integer(row, "version")
+              }`,
+            );
+          }
+        }
       },
       saveReservation: (reservation) => {
         db.prepare(
@@ -210,6 +236,27 @@ export class SqliteInventoryStore implements InventoryStore, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Brings a database written by an earlier version up to {@link SCHEMA}:
+ * `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was, so columns
+ * added since are added here (existing rows get their default).
+ */
+function migrate(db: DatabaseSync): void {
+  // Under the write lock, so two processes opening the same file add the column once.
+  immediate(db, () => {
+    const columns = new Set(
+      db.prepare("SELECT name FROM pragma_table_info('products')").all().map((row) =>
+        text(row, "name")
+      ),
+    );
+    if (!columns.has("version")) {
+      db.exec(
+        "ALTER TABLE products ADD COLUMN version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)",
+      );
+    }
+  });
 }
 
 function toProduct(row: Row): Product {

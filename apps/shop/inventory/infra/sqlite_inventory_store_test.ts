@@ -40,7 +40,7 @@ Deno.test("SqliteInventoryStore.seed() writes on the first start only", () =>
     {
       using store = SqliteInventoryStore.open(path);
       assert.equal(store.seed(CONTRACT_PRODUCTS), true);
-      store.transaction((tx) => tx.setStock(new Map([["TEA", 1]])));
+      store.transaction((tx) => tx.setStock(new Map([["TEA", { stock: 1, version: 1 }]])));
     }
     using store = SqliteInventoryStore.open(path);
     assert.equal(store.seed(CONTRACT_PRODUCTS), false);
@@ -80,16 +80,43 @@ Deno.test("SqliteInventoryStore.open() sets WAL mode and a busy timeout", () =>
     }
   }));
 
+Deno.test("SqliteInventoryStore.open() adds the stock version to a database of an earlier version", () =>
+  withDir((dir) => {
+    const path = `${dir}/inventory.db`;
+    // The products table as releases before stock versions wrote it, with data.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE products (
+      sku TEXT PRIMARY KEY, name TEXT NOT NULL,
+      price INTEGER NOT NULL CHECK (price >= 0), stock INTEGER NOT NULL CHECK (stock >= 0)
+    ) STRICT;
+    INSERT INTO products VALUES ('TEA', 'Tea', 850, 6)`);
+    old.close();
+    {
+      using store = SqliteInventoryStore.open(path);
+      assert.deepEqual(store.transaction((tx) => tx.getStock(["TEA"]).get("TEA")), {
+        stock: 6,
+        version: 0,
+      });
+      store.transaction((tx) => tx.setStock(new Map([["TEA", { stock: 5, version: 1 }]])));
+    }
+    // The next open finds the column and keeps it as it is.
+    using store = SqliteInventoryStore.open(path);
+    assert.deepEqual(store.transaction((tx) => tx.getStock(["TEA"]).get("TEA")), {
+      stock: 5,
+      version: 1,
+    });
+  }));
+
 Deno.test("SqliteInventoryStore serialises writers of two connections to one file", () =>
   withDir((dir) => {
     const path = `${dir}/inventory.db`;
     using a = SqliteInventoryStore.open(path);
     using b = SqliteInventoryStore.open(path);
     a.seed(CONTRACT_PRODUCTS);
-    a.transaction((tx) => tx.setStock(new Map([["TEA", 4]])));
+    a.transaction((tx) => tx.setStock(new Map([["TEA", { stock: 4, version: 1 }]])));
     b.transaction((tx) => {
-      assert.equal(tx.getStock(["TEA"]).get("TEA"), 4);
-      tx.setStock(new Map([["TEA", 3]]));
+      assert.deepEqual(tx.getStock(["TEA"]).get("TEA"), { stock: 4, version: 1 });
+      tx.setStock(new Map([["TEA", { stock: 3, version: 2 }]]));
     });
     assert.equal(a.getProducts(["TEA"])[0]?.stock, 3);
   }));
@@ -101,7 +128,7 @@ Deno.test("SqliteInventoryStore.transaction() refuses async work", () =>
     assert.throws(
       () =>
         store.transaction((tx) => {
-          tx.setStock(new Map([["TEA", 1]]));
+          tx.setStock(new Map([["TEA", { stock: 1, version: 1 }]]));
           return Promise.resolve();
         }),
       TypeError,
@@ -153,13 +180,13 @@ Deno.test("SqliteInventoryStore commits the stock move and its outbox event toge
       ]);
       assert.deepEqual(rows[0]?.event.data, {
         orderId: "o-1",
-        items: [{ sku: "TEA", quantity: 3, stock: 7 }],
+        items: [{ sku: "TEA", quantity: 3, stock: 7, version: 1 }],
       });
       assert.equal(rows[0]?.event.subject, "o-1");
       assert.equal(rows[0]?.event.traceparent?.split("-")[1], ctx.trace.traceId);
       assert.deepEqual(rows[1]?.event.data, {
         orderId: "o-1",
-        items: [{ sku: "TEA", quantity: 3, stock: 10 }],
+        items: [{ sku: "TEA", quantity: 3, stock: 10, version: 2 }],
       });
     }
     // Committed: another connection sees both events.
@@ -209,7 +236,7 @@ Deno.test("SqliteInventoryStore rolls the change back when its event breaks the 
     assert.throws(
       () =>
         store.transaction((tx) => {
-          tx.setStock(new Map([["TEA", 7]]));
+          tx.setStock(new Map([["TEA", { stock: 7, version: 1 }]]));
           emit("stock.reserved", { orderId: "o-1", items: [{ sku: "TEA", stock: -1 }] });
         }),
       (e: unknown) => e instanceof BusError && e.code === "INVALID_EVENT",

@@ -55,8 +55,20 @@ export type ReadChange =
     readonly reason?: string;
     readonly time: string;
   }
-  | { readonly type: "stock"; readonly sku: string; readonly stock: number }
-  | { readonly type: "balance"; readonly customerId: string; readonly balance: number }
+  | {
+    readonly type: "stock";
+    readonly sku: string;
+    readonly stock: number;
+    /** The figure's version from the inventory; absent in events from before versions. */
+    readonly version?: number;
+  }
+  | {
+    readonly type: "balance";
+    readonly customerId: string;
+    readonly balance: number;
+    /** The figure's version from the payment service; absent in events from before versions. */
+    readonly version?: number;
+  }
   | { readonly type: "notification"; readonly notification: Notification };
 
 /** The parts of an event the projection reads. */
@@ -76,9 +88,10 @@ interface EventFields {
   customerId: string;
   total: number;
   reason: string;
-  items: Array<{ sku: string; stock: number }>;
+  items: Array<{ sku: string; stock: number; version?: number }>;
   amount: number;
   balance: number;
+  version?: number;
 }
 
 const FINAL: ReadonlySet<ReadStatus> = new Set(["CONFIRMED", "CANCELLED"]);
@@ -88,6 +101,26 @@ export function advances(current: ReadStatus | undefined, next: ReadStatus): boo
   if (current === undefined) return true;
   if (FINAL.has(current)) return false;
   return next !== "PENDING";
+}
+
+/**
+ * Whether a figure (a sku's stock, a customer's balance) at version `next`
+ * replaces the stored one at version `current`: only a newer one does, so a
+ * figure delivered late, or twice, never overwrites a newer one. When either
+ * lacks a version (an event from before versions, or a figure stored from
+ * one) the last writer wins, as before versions existed.
+ *
+ * @example
+ * ```ts
+ * supersedes(4, 5); // true
+ * supersedes(5, 4); // false: an older figure delivered late
+ * supersedes(5, 5); // false: the same figure again
+ * supersedes(5, undefined); // true: an unversioned event, last writer wins
+ * ```
+ */
+export function supersedes(current: number | undefined, next: number | undefined): boolean {
+  if (current === undefined || next === undefined) return true;
+  return next > current;
 }
 
 /** The changes `event` makes to the read model; an unknown type changes nothing. */
@@ -141,10 +174,11 @@ export function project(event: ProjectedEvent): ReadChange[] {
         type: "stock" as const,
         sku: line.sku,
         stock: line.stock,
+        ...(line.version === undefined ? {} : { version: line.version }),
       }));
     case "payment.charged":
       return [
-        { type: "balance", customerId: d.customerId, balance: d.balance },
+        balance(d),
         notification(
           event,
           event.type,
@@ -157,10 +191,10 @@ export function project(event: ProjectedEvent): ReadChange[] {
     case "payment.released":
       // A TCC hold and its release move the available balance; the customer hears of the
       // charge itself (payment.charged on Confirm), not of the hold.
-      return [{ type: "balance", customerId: d.customerId, balance: d.balance }];
+      return [balance(d)];
     case "payment.refunded":
       return [
-        { type: "balance", customerId: d.customerId, balance: d.balance },
+        balance(d),
         notification(
           event,
           event.type,
@@ -172,6 +206,15 @@ export function project(event: ProjectedEvent): ReadChange[] {
     default:
       return [];
   }
+}
+
+function balance(d: EventFields): ReadChange {
+  return {
+    type: "balance",
+    customerId: d.customerId,
+    balance: d.balance,
+    ...(d.version === undefined ? {} : { version: d.version }),
+  };
 }
 
 function notification(

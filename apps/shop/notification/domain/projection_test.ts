@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { advances, project } from "./projection.ts";
+import { advances, project, supersedes } from "./projection.ts";
 
 const at = "2026-11-26T10:00:00.000Z";
 
@@ -64,6 +64,47 @@ Deno.test("project() sets absolute stock figures and balances", () => {
     data: { orderId: "o1", customerId: "alice", amount: 1700, balance: 48300 },
   });
   assert.deepEqual(charged[0], { type: "balance", customerId: "alice", balance: 48300 });
+});
+
+Deno.test("project() carries each figure's version, when the event has one", () => {
+  assert.deepEqual(
+    project({
+      id: "e4",
+      type: "stock.released",
+      time: at,
+      data: {
+        orderId: "o1",
+        items: [{ sku: "TEA", quantity: 2, stock: 98, version: 7 }, {
+          sku: "MUG",
+          quantity: 1,
+          stock: 24,
+        }],
+      },
+    }),
+    [{ type: "stock", sku: "TEA", stock: 98, version: 7 }, {
+      type: "stock",
+      sku: "MUG",
+      stock: 24,
+    }],
+  );
+  for (const type of ["payment.charged", "payment.refunded", "payment.held", "payment.released"]) {
+    const [change] = project({
+      id: "e5",
+      type,
+      time: at,
+      data: { orderId: "o1", customerId: "alice", amount: 1700, balance: 48300, version: 3 },
+    });
+    assert.deepEqual(change, { type: "balance", customerId: "alice", balance: 48300, version: 3 });
+  }
+});
+
+Deno.test("supersedes() keeps the newest figure, and the last one when a version is missing", () => {
+  assert.equal(supersedes(4, 5), true);
+  assert.equal(supersedes(5, 4), false);
+  assert.equal(supersedes(5, 5), false);
+  assert.equal(supersedes(undefined, 0), true);
+  assert.equal(supersedes(5, undefined), true);
+  assert.equal(supersedes(undefined, undefined), true);
 });
 
 Deno.test("project() moves the balance on a TCC hold and its release, without a notification", () => {

@@ -6,13 +6,14 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import { integer, openDatabase, type Row, text } from "@flotilla/sqlite";
+import { immediate, integer, openDatabase, type Row, text } from "@flotilla/sqlite";
 import {
   advances,
   type Notification,
   type OrderSummary,
   type ReadChange,
   type ReadStatus,
+  supersedes,
 } from "../domain/projection.ts";
 
 const SCHEMA = `
@@ -40,9 +41,25 @@ CREATE TABLE IF NOT EXISTS early_status (
   reason      TEXT,
   updated_at  TEXT NOT NULL
 ) STRICT;
-CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL) STRICT;
-CREATE TABLE IF NOT EXISTS balances (customer_id TEXT PRIMARY KEY, balance INTEGER NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS stock (sku TEXT PRIMARY KEY, stock INTEGER NOT NULL, version INTEGER)
+  STRICT;
+CREATE TABLE IF NOT EXISTS balances (
+  customer_id TEXT PRIMARY KEY,
+  balance     INTEGER NOT NULL,
+  version     INTEGER
+) STRICT;
 `;
+
+/**
+ * Columns added since the first release, by table: `CREATE TABLE IF NOT
+ * EXISTS` leaves a read model written by an earlier version as it was, so
+ * {@link SqliteReadModel.open} adds them. A figure's `version` is NULL when
+ * the event that set it carried none (events from before versions).
+ */
+const ADDED_COLUMNS: ReadonlyArray<readonly [table: string, column: string, definition: string]> = [
+  ["stock", "version", "INTEGER"],
+  ["balances", "version", "INTEGER"],
+];
 
 /** The read model on SQLite. Writes run inside the inbox's transaction. */
 export class SqliteReadModel implements Disposable {
@@ -55,7 +72,14 @@ export class SqliteReadModel implements Disposable {
 
   /** Opens (creating if needed) the read model at `path`. */
   static open(path: string): SqliteReadModel {
-    return new SqliteReadModel(openDatabase(path, { schema: SCHEMA }));
+    const db = openDatabase(path, { schema: SCHEMA });
+    try {
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqliteReadModel(db);
   }
 
   /** Applies `changes` (call it inside a transaction: the inbox's). */
@@ -106,17 +130,27 @@ export class SqliteReadModel implements Disposable {
             .run(change.status, change.reason ?? null, change.time, change.orderId);
           break;
         }
-        case "stock":
+        case "stock": {
+          // Figures arrive in any order: only a newer version replaces the stored one.
+          const stored = db.prepare("SELECT version FROM stock WHERE sku = ?").get(change.sku);
+          if (stored && !supersedes(optionalInteger(stored, "version"), change.version)) break;
           db.prepare(
-            "INSERT INTO stock (sku, stock) VALUES (?, ?) ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock",
-          ).run(change.sku, change.stock);
+            `INSERT INTO stock (sku, stock, version) VALUES (?, ?, ?)
+             ON CONFLICT (sku) DO UPDATE SET stock = excluded.stock, version = excluded.version`,
+          ).run(change.sku, change.stock, change.version ?? null);
           break;
-        case "balance":
+        }
+        case "balance": {
+          const stored = db.prepare("SELECT version FROM balances WHERE customer_id = ?")
+            .get(change.customerId);
+          if (stored && !supersedes(optionalInteger(stored, "version"), change.version)) break;
           db.prepare(
-            `INSERT INTO balances (customer_id, balance) VALUES (?, ?)
-             ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance`,
-          ).run(change.customerId, change.balance);
+            `INSERT INTO balances (customer_id, balance, version) VALUES (?, ?, ?)
+             ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance,
+               version = excluded.version`,
+          ).run(change.customerId, change.balance, change.version ?? null);
           break;
+        }
         case "notification": {
           const n = change.notification;
           db.prepare(
@@ -158,6 +192,13 @@ export class SqliteReadModel implements Disposable {
       .map((row) => ({ sku: text(row, "sku"), stock: integer(row, "stock") }));
   }
 
+  /** The balances seen so far, by customer. */
+  balances(): Array<{ customerId: string; balance: number }> {
+    return this.database.prepare("SELECT customer_id, balance FROM balances ORDER BY customer_id")
+      .all()
+      .map((row) => ({ customerId: text(row, "customer_id"), balance: integer(row, "balance") }));
+  }
+
   /** Whether the database answers. */
   ping(): boolean {
     try {
@@ -176,6 +217,23 @@ export class SqliteReadModel implements Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/** Adds the {@link ADDED_COLUMNS} a read model of an earlier version lacks, under the write lock. */
+function migrate(db: DatabaseSync): void {
+  immediate(db, () => {
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const columns = db.prepare("SELECT name FROM pragma_table_info(?)").all(table)
+        .map((row) => text(row, "name"));
+      if (!columns.includes(column)) {
+        db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+      }
+    }
+  });
+}
+
+function optionalInteger(row: Row, column: string): number | undefined {
+  return row[column] === null ? undefined : integer(row, column);
 }
 
 function toNotification(row: Row): Notification {

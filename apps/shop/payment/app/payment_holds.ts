@@ -17,7 +17,7 @@ import {
 } from "../domain/hold.ts";
 import { paymentEvents } from "../domain/payment_events.ts";
 import { insufficientFunds, unknownCustomer } from "../errors.ts";
-import type { Emit, PaymentStore, PaymentTransaction, TccBarrier } from "./ports.ts";
+import type { Emit, PaymentStore, TccBarrier } from "./ports.ts";
 
 /**
  * How long a hold lives without Confirm or Cancel: 5 minutes, well past the
@@ -88,29 +88,35 @@ export class PaymentHolds {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
       try: (tx, { txId, input }) => {
         const request = { txId, customerId: input.customerId, amount: input.amount };
-        const decision = decideHoldFunds(request, balanceOf(tx, input.customerId));
+        const decision = decideHoldFunds(request, tx.getWallet(input.customerId));
         switch (decision.type) {
           case "unknown_customer":
             throw unknownCustomer(input.customerId);
           case "insufficient_funds":
             throw insufficientFunds(input.customerId, input.amount);
           case "hold":
-            tx.setBalance(input.customerId, decision.balance);
+            tx.setBalance(input.customerId, {
+              balance: decision.balance,
+              version: decision.version,
+            });
             tx.saveHold(decision.hold);
             this.#announce(txId, paymentEvents(decision));
         }
       },
       confirm: (tx, { txId }) => {
         const hold = tx.getHold(txId);
-        const decision = decideCapture(hold, hold && balanceOf(tx, hold.customerId));
+        const decision = decideCapture(hold, hold && tx.getWallet(hold.customerId));
         if (decision.type === "capture") tx.saveHold(decision.hold);
         this.#announce(txId, paymentEvents(decision));
       },
       cancel: (tx, { txId }) => {
         const hold = tx.getHold(txId);
-        const decision = decideReleaseFunds(hold, hold && balanceOf(tx, hold.customerId));
+        const decision = decideReleaseFunds(hold, hold && tx.getWallet(hold.customerId));
         if (decision.type === "release_funds") {
-          tx.setBalance(decision.hold.customerId, decision.balance);
+          tx.setBalance(decision.hold.customerId, {
+            balance: decision.balance,
+            version: decision.version,
+          });
           tx.saveHold(decision.hold);
         }
         this.#announce(txId, paymentEvents(decision));
@@ -165,8 +171,4 @@ export class PaymentHolds {
       this.#emit(event.type, event.data, { subject: txId, trace: this.#trace });
     }
   }
-}
-
-function balanceOf(tx: PaymentTransaction, customerId: string): number | undefined {
-  return tx.getCustomer(customerId)?.balance;
 }

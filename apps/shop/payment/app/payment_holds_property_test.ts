@@ -122,13 +122,17 @@ function sagaStep(
   store.transaction((tx) => {
     const existing = tx.getPayment(op.orderId);
     if (op.type === "charge") {
-      const balance = tx.getCustomer(op.customerId)!.balance;
-      if (existing || balance < op.amount) return;
-      tx.setBalance(op.customerId, balance - op.amount);
+      const wallet = tx.getWallet(op.customerId)!;
+      if (existing || wallet.balance < op.amount) return;
+      tx.setBalance(op.customerId, {
+        balance: wallet.balance - op.amount,
+        version: wallet.version + 1,
+      });
       tx.savePayment({ orderId: op.orderId, status: "CHARGED", terms: op });
     } else if (existing?.status === "CHARGED" && existing.terms) {
       const { customerId, amount } = existing.terms;
-      tx.setBalance(customerId, tx.getCustomer(customerId)!.balance + amount);
+      const wallet = tx.getWallet(customerId)!;
+      tx.setBalance(customerId, { balance: wallet.balance + amount, version: wallet.version + 1 });
       tx.savePayment({ ...existing, status: "REFUNDED" });
     }
   });

@@ -45,7 +45,7 @@ Deno.test("payment.tryCharge() holds the amount and emits payment.held", async (
   assert.deepEqual(hold("o-1"), { ...alice300, status: "HELD" });
   assert.deepEqual(emitted(), [{
     type: "payment.held",
-    data: { orderId: "o-1", customerId: "alice", amount: 300, balance: 700 },
+    data: { orderId: "o-1", customerId: "alice", amount: 300, balance: 700, version: 1 },
   }]);
   assert.equal(events[0]?.subject, "o-1");
   assert.equal(events[0]?.trace?.traceId, ctx.trace.traceId);
@@ -88,7 +88,7 @@ Deno.test("payment.confirmCharge() charges the hold and emits payment.charged", 
   assert.equal(hold("o-1")?.status, "CHARGED");
   assert.deepEqual(emitted()[1], {
     type: "payment.charged",
-    data: { orderId: "o-1", customerId: "alice", amount: 300, balance: 700 },
+    data: { orderId: "o-1", customerId: "alice", amount: 300, balance: 700, version: 1 },
   });
 });
 
@@ -104,6 +104,7 @@ Deno.test("payment.cancelCharge() gives the held amount back and emits payment.r
     customerId: "alice",
     amount: 300,
     balance: 1_000,
+    version: 2,
   });
 });
 

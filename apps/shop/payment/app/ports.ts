@@ -10,14 +10,21 @@ import type { Clock, TraceContext } from "@flotilla/core";
 import type { BarrierContext, CancelOutcome, ConfirmOutcome, TryOutcome } from "@flotilla/tx";
 import type { Customer } from "../../contracts/mod.ts";
 import type { PaymentHold } from "../domain/hold.ts";
-import type { Payment } from "../domain/payment.ts";
+import type { Payment, Wallet } from "../domain/payment.ts";
 
 /** Reads and writes inside one transaction of a {@link PaymentStore}. */
 export interface PaymentTransaction {
   /** The customer, with their balance, if any. */
   getCustomer(customerId: string): Customer | undefined;
-  /** Sets a customer's balance (integer cents, never negative). */
-  setBalance(customerId: string, balance: number): void;
+  /** The customer's balance with its version, if there is such a customer. */
+  getWallet(customerId: string): Wallet | undefined;
+  /**
+   * Sets a customer's balance (integer cents, never negative) and its version.
+   *
+   * @throws {RangeError} if the customer is unknown, the balance negative, or the version not
+   * above the stored one (the balance would go back in time).
+   */
+  setBalance(customerId: string, wallet: Wallet): void;
   /** The order's payment, if any. */
   getPayment(orderId: string): Payment | undefined;
   /** Inserts or replaces the order's payment. */

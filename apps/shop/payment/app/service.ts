@@ -63,9 +63,14 @@ export function createPaymentService(deps: PaymentServiceDeps): Service<typeof p
         const decision = decideCharge(
           request,
           tx.getPayment(request.orderId),
-          tx.getCustomer(request.customerId)?.balance,
+          tx.getWallet(request.customerId),
         );
-        if (decision.type === "charge") tx.setBalance(request.customerId, decision.balance);
+        if (decision.type === "charge") {
+          tx.setBalance(request.customerId, {
+            balance: decision.balance,
+            version: decision.version,
+          });
+        }
         if (decision.type === "charge" || decision.type === "decline") {
           tx.savePayment(decision.payment);
         }
@@ -101,9 +106,14 @@ export function createPaymentService(deps: PaymentServiceDeps): Service<typeof p
       const decision = store.transaction((tx) => {
         const existing = tx.getPayment(orderId);
         const customerId = existing?.status === "CHARGED" ? existing.terms?.customerId : undefined;
-        const balance = customerId === undefined ? undefined : tx.getCustomer(customerId)?.balance;
-        const decision = decideRefund(orderId, existing, balance);
-        if (decision.type === "refund") tx.setBalance(decision.customerId, decision.balance);
+        const wallet = customerId === undefined ? undefined : tx.getWallet(customerId);
+        const decision = decideRefund(orderId, existing, wallet);
+        if (decision.type === "refund") {
+          tx.setBalance(decision.customerId, {
+            balance: decision.balance,
+            version: decision.version,
+          });
+        }
         if (decision.type !== "replay") tx.savePayment(decision.payment);
         for (const event of paymentEvents(decision)) {
           emit(event.type, event.data, { subject: orderId, trace: ctx.trace });

@@ -61,7 +61,7 @@ Deno.test("payment.charge() declines a short balance, records it and replays it"
   assert.deepEqual(await client.call("charge", request), declined);
   assert.equal(await balance("carol"), 100);
   // Even once the balance would cover it, the recorded outcome is replayed.
-  store.transaction((tx) => tx.setBalance("carol", 1_000));
+  store.transaction((tx) => tx.setBalance("carol", { balance: 1_000, version: 1 }));
   assert.deepEqual(await client.call("charge", request), declined);
   assert.equal(await balance("carol"), 1_000);
 });
@@ -141,7 +141,7 @@ Deno.test("payment.charge() emits payment.charged once, with the balance left, a
   await client.call("charge", request, { ctx }); // a replay changes nothing
   assert.deepEqual(emitted(), [{
     type: "payment.charged",
-    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150, version: 1 },
   }]);
   assert.equal(events[0]?.subject, "o-1");
   assert.equal(events[0]?.trace?.traceId, ctx.trace.traceId);
@@ -181,15 +181,38 @@ Deno.test("payment.refund() emits payment.refunded once, only when it credited",
   assert.deepEqual(emitted(), [
     {
       type: "payment.charged",
-      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150, version: 1 },
     },
     {
       type: "payment.refunded",
-      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000 },
+      data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000, version: 2 },
     },
   ]);
   assert.equal(events[1]?.subject, "o-1");
   assert.equal(events[1]?.trace?.traceId, ctx.trace.traceId);
+});
+
+Deno.test("payment events number each customer's balances: every change one version up", async () => {
+  const { client, emitted } = setup();
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 100 });
+  await client.call("charge", { orderId: "o-1", customerId: "alice", amount: 100 }); // replay
+  await client.call("tryCharge", { txId: "o-2", customerId: "alice", amount: 200 });
+  await client.call("confirmCharge", { txId: "o-2" }); // moves no balance: same version
+  await client.call("tryCharge", { txId: "o-3", customerId: "alice", amount: 300 });
+  await client.call("cancelCharge", { txId: "o-3" });
+  await client.call("refund", { orderId: "o-1" });
+  const figures = emitted().map((e) => {
+    const { balance, version } = e.data as { balance: number; version: number };
+    return [e.type, balance, version];
+  });
+  assert.deepEqual(figures, [
+    ["payment.charged", 900, 1],
+    ["payment.held", 700, 2],
+    ["payment.charged", 700, 2],
+    ["payment.held", 400, 3],
+    ["payment.released", 700, 4],
+    ["payment.refunded", 800, 5],
+  ]);
 });
 
 Deno.test("payment.charge() and refund() keep nothing when the emitter throws", async () => {

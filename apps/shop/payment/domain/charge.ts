@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ChargeTerms, type Payment, sameTerms } from "./payment.ts";
+import { type ChargeTerms, type Payment, sameTerms, type Wallet } from "./payment.ts";
 
 /** A request to charge an order. */
 export interface ChargeRequest extends ChargeTerms {
@@ -20,7 +20,8 @@ export interface ChargeRequest extends ChargeTerms {
  * - `voided`: the order was refunded or voided.
  * - `unknown_customer`: the customer does not exist.
  * - `decline`: the balance is short; record the `DECLINED` payment.
- * - `charge`: write `balance` (the customer's new balance) and the `CHARGED` payment.
+ * - `charge`: write `balance` (the customer's new balance) at `version` (one above the
+ *   wallet's) and the `CHARGED` payment.
  */
 export type ChargeDecision =
   | { readonly type: "replay"; readonly payment: Payment }
@@ -28,23 +29,32 @@ export type ChargeDecision =
   | { readonly type: "voided"; readonly payment: Payment }
   | { readonly type: "unknown_customer" }
   | { readonly type: "decline"; readonly payment: Payment }
-  | { readonly type: "charge"; readonly payment: Payment; readonly balance: number };
+  | {
+    readonly type: "charge";
+    readonly payment: Payment;
+    readonly balance: number;
+    readonly version: number;
+  };
 
 /**
  * Decides a charge against the order's existing payment (if any) and the
- * customer's balance (`undefined` if there is no such customer). A balance
+ * customer's wallet (`undefined` if there is no such customer). A balance
  * never goes below zero.
  *
  * @example
  * ```ts
- * decideCharge({ orderId: "o-1", customerId: "alice", amount: 850 }, undefined, 1_000);
- * // { type: "charge", balance: 150, payment: { status: "CHARGED", … } }
+ * decideCharge(
+ *   { orderId: "o-1", customerId: "alice", amount: 850 },
+ *   undefined,
+ *   { balance: 1_000, version: 4 },
+ * );
+ * // { type: "charge", balance: 150, version: 5, payment: { status: "CHARGED", … } }
  * ```
  */
 export function decideCharge(
   request: ChargeRequest,
   existing: Payment | undefined,
-  balance: number | undefined,
+  wallet: Wallet | undefined,
 ): ChargeDecision {
   const terms: ChargeTerms = { customerId: request.customerId, amount: request.amount };
   if (existing) {
@@ -55,13 +65,14 @@ export function decideCharge(
       ? { type: "replay", payment: existing }
       : { type: "mismatch", payment: existing };
   }
-  if (balance === undefined) return { type: "unknown_customer" };
-  if (balance < request.amount) {
+  if (wallet === undefined) return { type: "unknown_customer" };
+  if (wallet.balance < request.amount) {
     return { type: "decline", payment: { orderId: request.orderId, status: "DECLINED", terms } };
   }
   return {
     type: "charge",
-    balance: balance - request.amount,
+    balance: wallet.balance - request.amount,
+    version: wallet.version + 1,
     payment: { orderId: request.orderId, status: "CHARGED", terms },
   };
 }

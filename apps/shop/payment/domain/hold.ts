@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { Wallet } from "./payment.ts";
+
 /**
  * Where a hold is: `HELD` keeps the amount aside, `CHARGED` was confirmed,
  * `RELEASED` was cancelled or expired (the amount is back on the balance).
@@ -39,34 +41,41 @@ export interface HoldFundsRequest {
 /**
  * What to do with a Try, discriminated on `type`:
  *
- * - `hold`: write `balance` (the customer's new balance) and the `HELD` `hold`.
+ * - `hold`: write `balance` (the customer's new balance) at `version` (one above the wallet's)
+ *   and the `HELD` `hold`.
  * - `unknown_customer`: the customer does not exist; change nothing.
  * - `insufficient_funds`: the balance is short; change nothing.
  */
 export type HoldFundsDecision =
-  | { readonly type: "hold"; readonly hold: PaymentHold; readonly balance: number }
+  | {
+    readonly type: "hold";
+    readonly hold: PaymentHold;
+    readonly balance: number;
+    readonly version: number;
+  }
   | { readonly type: "unknown_customer" }
   | { readonly type: "insufficient_funds" };
 
 /**
- * Decides a Try against the customer's balance (`undefined` if there is no
+ * Decides a Try against the customer's wallet (`undefined` if there is no
  * such customer). A balance never goes below zero.
  *
  * @example
  * ```ts
- * decideHoldFunds({ txId: "o-1", customerId: "alice", amount: 850 }, 1_000);
- * // { type: "hold", balance: 150, hold: { txId: "o-1", status: "HELD", customerId: "alice", amount: 850 } }
+ * decideHoldFunds({ txId: "o-1", customerId: "alice", amount: 850 }, { balance: 1_000, version: 4 });
+ * // { type: "hold", balance: 150, version: 5, hold: { txId: "o-1", status: "HELD", … } }
  * ```
  */
 export function decideHoldFunds(
   request: HoldFundsRequest,
-  balance: number | undefined,
+  wallet: Wallet | undefined,
 ): HoldFundsDecision {
-  if (balance === undefined) return { type: "unknown_customer" };
-  if (balance < request.amount) return { type: "insufficient_funds" };
+  if (wallet === undefined) return { type: "unknown_customer" };
+  if (wallet.balance < request.amount) return { type: "insufficient_funds" };
   return {
     type: "hold",
-    balance: balance - request.amount,
+    balance: wallet.balance - request.amount,
+    version: wallet.version + 1,
     hold: {
       txId: request.txId,
       status: "HELD",
@@ -79,65 +88,87 @@ export function decideHoldFunds(
 /**
  * What to do with a Confirm, discriminated on `type`: `capture` writes the
  * `CHARGED` hold (the balance does not move: the amount left it when it was
- * held; `balance` is the customer's current one, for the event); `noop` when
- * there is no `HELD` hold.
+ * held; `balance` and `version` are the customer's current ones, for the
+ * event); `noop` when there is no `HELD` hold.
  */
 export type CaptureDecision =
-  | { readonly type: "capture"; readonly hold: PaymentHold; readonly balance: number }
+  | {
+    readonly type: "capture";
+    readonly hold: PaymentHold;
+    readonly balance: number;
+    readonly version: number;
+  }
   | { readonly type: "noop" };
 
 /**
- * Decides a Confirm of the transaction's hold, given its customer's current balance.
+ * Decides a Confirm of the transaction's hold, given its customer's current wallet.
  *
  * @example
  * ```ts
- * decideCapture({ txId: "o-1", status: "HELD", customerId: "alice", amount: 850 }, 150);
- * // { type: "capture", balance: 150, hold: { status: "CHARGED", … } }
+ * decideCapture(
+ *   { txId: "o-1", status: "HELD", customerId: "alice", amount: 850 },
+ *   { balance: 150, version: 5 },
+ * );
+ * // { type: "capture", balance: 150, version: 5, hold: { status: "CHARGED", … } }
  * ```
  */
 export function decideCapture(
   hold: PaymentHold | undefined,
-  balance: number | undefined,
+  wallet: Wallet | undefined,
 ): CaptureDecision {
   if (hold?.status !== "HELD") return { type: "noop" };
-  if (balance === undefined) {
+  if (wallet === undefined) {
     throw new Error(`Cannot charge the hold of "${hold.txId}" as its customer is gone`);
   }
-  return { type: "capture", balance, hold: { ...hold, status: "CHARGED" } };
+  return {
+    type: "capture",
+    balance: wallet.balance,
+    version: wallet.version,
+    hold: { ...hold, status: "CHARGED" },
+  };
 }
 
 /**
  * What to do with a Cancel (or an expiry), discriminated on `type`:
- * `release_funds` writes `balance` (the held amount back) and the `RELEASED`
- * hold; `noop` when there is no `HELD` hold.
+ * `release_funds` writes `balance` (the held amount back) at `version` (one
+ * above the wallet's) and the `RELEASED` hold; `noop` when there is no `HELD` hold.
  */
 export type ReleaseFundsDecision =
-  | { readonly type: "release_funds"; readonly hold: PaymentHold; readonly balance: number }
+  | {
+    readonly type: "release_funds";
+    readonly hold: PaymentHold;
+    readonly balance: number;
+    readonly version: number;
+  }
   | { readonly type: "noop" };
 
 /**
- * Decides a Cancel of the transaction's hold, given its customer's current balance.
+ * Decides a Cancel of the transaction's hold, given its customer's current wallet.
  *
  * @throws {Error} if the hold's customer is gone: money would be lost, so the
  * caller must not guess.
  *
  * @example
  * ```ts
- * decideReleaseFunds({ txId: "o-1", status: "HELD", customerId: "alice", amount: 850 }, 150);
- * // { type: "release_funds", balance: 1000, hold: { status: "RELEASED", … } }
+ * decideReleaseFunds(
+ *   { txId: "o-1", status: "HELD", customerId: "alice", amount: 850 },
+ *   { balance: 150, version: 5 },
+ * );
+ * // { type: "release_funds", balance: 1000, version: 6, hold: { status: "RELEASED", … } }
  * ```
  */
 export function decideReleaseFunds(
   hold: PaymentHold | undefined,
-  balance: number | undefined,
+  wallet: Wallet | undefined,
 ): ReleaseFundsDecision {
   if (hold?.status !== "HELD") return { type: "noop" };
-  if (balance === undefined) {
+  if (wallet === undefined) {
     throw new Error(`Cannot release the hold of "${hold.txId}" as its customer is gone`);
   }
   return {
     type: "release_funds",
-    balance: balance + hold.amount,
+    balance: wallet.balance + hold.amount,
+    version: wallet.version + 1,
     hold: { ...hold, status: "RELEASED" },
   };
 }

@@ -30,6 +30,20 @@ export interface Payment {
 }
 
 /**
+ * A customer's available balance and its version: a counter the payment
+ * service bumps in the transaction of every change of the balance (charge,
+ * refund, TCC hold, cancel or expiry), so a reader told balances out of order
+ * keeps the newest. A customer starts at version 0 (the seeded balance,
+ * never announced).
+ */
+export interface Wallet {
+  /** Integer cents, never negative. */
+  readonly balance: number;
+  /** How many changes the balance has seen; a non-negative integer. */
+  readonly version: number;
+}
+
+/**
  * Whether a charge with `terms` repeats the one `payment` recorded.
  *
  * @example

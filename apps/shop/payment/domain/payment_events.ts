@@ -12,7 +12,7 @@ import type {
   PaymentHold,
   ReleaseFundsDecision,
 } from "./hold.ts";
-import type { Payment } from "./payment.ts";
+import type { Payment, Wallet } from "./payment.ts";
 import type { RefundDecision } from "./refund.ts";
 
 /** What a payment event says: whose money moved for which order, and the balance left. */
@@ -25,6 +25,8 @@ export interface PaymentMoved {
   readonly amount: number;
   /** The customer's balance after the move, in integer cents. */
   readonly balance: number;
+  /** The version of that balance: a reader keeps the balance of the highest version it saw. */
+  readonly version: number;
 }
 
 /**
@@ -48,9 +50,13 @@ export type PaymentEvent =
  *
  * @example
  * ```ts
- * const decision = decideCharge({ orderId: "o-1", customerId: "alice", amount: 850 }, undefined, 1_000);
+ * const decision = decideCharge(
+ *   { orderId: "o-1", customerId: "alice", amount: 850 },
+ *   undefined,
+ *   { balance: 1_000, version: 0 },
+ * );
  * paymentEvents(decision);
- * // [{ type: "payment.charged", data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 } }]
+ * // [{ type: "payment.charged", data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150, version: 1 } }]
  * ```
  */
 export function paymentEvents(
@@ -63,28 +69,34 @@ export function paymentEvents(
 ): PaymentEvent[] {
   switch (decision.type) {
     case "hold":
-      return [{ type: "payment.held", data: heldMoved(decision.hold, decision.balance) }];
+      return [{ type: "payment.held", data: heldMoved(decision.hold, decision) }];
     case "capture":
-      return [{ type: "payment.charged", data: heldMoved(decision.hold, decision.balance) }];
+      return [{ type: "payment.charged", data: heldMoved(decision.hold, decision) }];
     case "release_funds":
-      return [{ type: "payment.released", data: heldMoved(decision.hold, decision.balance) }];
+      return [{ type: "payment.released", data: heldMoved(decision.hold, decision) }];
     case "charge":
-      return [{ type: "payment.charged", data: moved(decision.payment, decision.balance) }];
+      return [{ type: "payment.charged", data: moved(decision.payment, decision) }];
     case "refund":
-      return [{ type: "payment.refunded", data: moved(decision.payment, decision.balance) }];
+      return [{ type: "payment.refunded", data: moved(decision.payment, decision) }];
     default:
       return [];
   }
 }
 
-function moved(payment: Payment, balance: number): PaymentMoved {
+function moved(payment: Payment, { balance, version }: Wallet): PaymentMoved {
   const terms = payment.terms;
   if (terms === undefined) {
     throw new TypeError(`Cannot describe the payment of "${payment.orderId}" as it has no terms`);
   }
-  return { orderId: payment.orderId, customerId: terms.customerId, amount: terms.amount, balance };
+  return {
+    orderId: payment.orderId,
+    customerId: terms.customerId,
+    amount: terms.amount,
+    balance,
+    version,
+  };
 }
 
-function heldMoved(hold: PaymentHold, balance: number): PaymentMoved {
-  return { orderId: hold.txId, customerId: hold.customerId, amount: hold.amount, balance };
+function heldMoved(hold: PaymentHold, { balance, version }: Wallet): PaymentMoved {
+  return { orderId: hold.txId, customerId: hold.customerId, amount: hold.amount, balance, version };
 }

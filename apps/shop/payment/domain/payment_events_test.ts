@@ -5,22 +5,25 @@ import { decideCapture, decideHoldFunds, decideReleaseFunds } from "./hold.ts";
 import { paymentEvents } from "./payment_events.ts";
 import { decideRefund } from "./refund.ts";
 
+/** A wallet holding `balance` at `version`. */
+const at = (balance: number, version = 0) => ({ balance, version });
+
 const terms = { customerId: "alice", amount: 850 };
 const charged: Payment = { orderId: "o-1", status: "CHARGED", terms };
 
 Deno.test("paymentEvents() of a charge is payment.charged with the balance left", () => {
-  const decision = decideCharge({ orderId: "o-1", ...terms }, undefined, 1_000);
+  const decision = decideCharge({ orderId: "o-1", ...terms }, undefined, at(1_000));
   assert.deepEqual(paymentEvents(decision), [{
     type: "payment.charged",
-    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150 },
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 150, version: 1 },
   }]);
 });
 
 Deno.test("paymentEvents() of a refund is payment.refunded with the balance after it", () => {
-  const decision = decideRefund("o-1", charged, 150);
+  const decision = decideRefund("o-1", charged, at(150, 1));
   assert.deepEqual(paymentEvents(decision), [{
     type: "payment.refunded",
-    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000 },
+    data: { orderId: "o-1", customerId: "alice", amount: 850, balance: 1_000, version: 2 },
   }]);
 });
 
@@ -29,14 +32,14 @@ Deno.test("paymentEvents() of a decision that moves no money is empty", () => {
   const declined: Payment = { ...charged, status: "DECLINED" };
   const refunded: Payment = { ...charged, status: "REFUNDED" };
   const decisions = [
-    decideCharge(request, charged, 1_000), // replay
-    decideCharge({ ...request, amount: 1 }, charged, 1_000), // mismatch
-    decideCharge(request, refunded, 1_000), // voided
+    decideCharge(request, charged, at(1_000)), // replay
+    decideCharge({ ...request, amount: 1 }, charged, at(1_000)), // mismatch
+    decideCharge(request, refunded, at(1_000)), // voided
     decideCharge(request, undefined, undefined), // unknown customer
-    decideCharge(request, undefined, 849), // decline
+    decideCharge(request, undefined, at(849)), // decline
     decideRefund("o-1", undefined, undefined), // void
     decideRefund("o-1", declined, undefined), // void
-    decideRefund("o-1", refunded, 1_000), // replay
+    decideRefund("o-1", refunded, at(1_000)), // replay
   ];
   assert.deepEqual(decisions.map((d) => d.type), [
     "replay",
@@ -52,22 +55,22 @@ Deno.test("paymentEvents() of a decision that moves no money is empty", () => {
 });
 
 Deno.test("paymentEvents() of a TCC hold is payment.held, of its capture payment.charged, of its release payment.released", () => {
-  const hold = decideHoldFunds({ txId: "o-7", customerId: "alice", amount: 300 }, 1_000);
+  const hold = decideHoldFunds({ txId: "o-7", customerId: "alice", amount: 300 }, at(1_000));
   assert.deepEqual(paymentEvents(hold), [{
     type: "payment.held",
-    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 700 },
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 700, version: 1 },
   }]);
   assert.ok(hold.type === "hold");
-  assert.deepEqual(paymentEvents(decideCapture(hold.hold, 650)), [{
+  assert.deepEqual(paymentEvents(decideCapture(hold.hold, at(650, 2))), [{
     type: "payment.charged",
-    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 650 },
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 650, version: 2 },
   }]);
-  assert.deepEqual(paymentEvents(decideReleaseFunds(hold.hold, 700)), [{
+  assert.deepEqual(paymentEvents(decideReleaseFunds(hold.hold, at(700, 1))), [{
     type: "payment.released",
-    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 1_000 },
+    data: { orderId: "o-7", customerId: "alice", amount: 300, balance: 1_000, version: 2 },
   }]);
   assert.deepEqual(
-    paymentEvents(decideHoldFunds({ txId: "o-8", customerId: "alice", amount: 5 }, 4)),
+    paymentEvents(decideHoldFunds({ txId: "o-8", customerId: "alice", amount: 5 }, at(4))),
     [],
   );
   assert.deepEqual(paymentEvents(decideCapture(undefined, undefined)), []);

@@ -5,13 +5,14 @@
  * @module
  */
 
-import type { Payment } from "./payment.ts";
+import type { Payment, Wallet } from "./payment.ts";
 
 /**
  * What to do with a refund request, discriminated on `type`:
  *
  * - `refund`: the order was charged; write `balance` (the customer's new
- *   balance, `customerId`'s) and the `REFUNDED` payment.
+ *   balance, `customerId`'s) at `version` (one above the wallet's) and the
+ *   `REFUNDED` payment.
  * - `void`: the order was declined or never charged; write the `VOIDED`
  *   payment so a late charge is refused.
  * - `replay`: already refunded or voided; change nothing.
@@ -22,13 +23,14 @@ export type RefundDecision =
     readonly payment: Payment;
     readonly customerId: string;
     readonly balance: number;
+    readonly version: number;
   }
   | { readonly type: "void"; readonly payment: Payment }
   | { readonly type: "replay"; readonly payment: Payment };
 
 /**
  * Decides a refund of `orderId`, given its payment (if any) and the current
- * balance of the customer it charged (`undefined` if there is none).
+ * wallet of the customer it charged (`undefined` if there is none).
  *
  * @throws {Error} if the order was charged but its customer is gone: money
  * would be lost, so the caller must not guess.
@@ -42,7 +44,7 @@ export type RefundDecision =
 export function decideRefund(
   orderId: string,
   existing: Payment | undefined,
-  balance: number | undefined,
+  wallet: Wallet | undefined,
 ): RefundDecision {
   if (!existing) {
     return { type: "void", payment: { orderId, status: "VOIDED", terms: undefined } };
@@ -55,13 +57,14 @@ export function decideRefund(
       return { type: "void", payment: { ...existing, status: "VOIDED" } };
     case "CHARGED": {
       const terms = existing.terms;
-      if (terms === undefined || balance === undefined) {
+      if (terms === undefined || wallet === undefined) {
         throw new Error(`Cannot refund order "${orderId}" as the customer it charged is gone`);
       }
       return {
         type: "refund",
         customerId: terms.customerId,
-        balance: balance + terms.amount,
+        balance: wallet.balance + terms.amount,
+        version: wallet.version + 1,
         payment: { ...existing, status: "REFUNDED" },
       };
     }

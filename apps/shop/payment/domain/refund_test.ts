@@ -2,14 +2,18 @@ import assert from "node:assert/strict";
 import type { Payment } from "./payment.ts";
 import { decideRefund } from "./refund.ts";
 
+/** A wallet holding `balance` at `version`. */
+const at = (balance: number, version = 0) => ({ balance, version });
+
 const terms = { customerId: "alice", amount: 850 };
 
 Deno.test("decideRefund() credits a charge back", () => {
   const charged: Payment = { orderId: "o-1", status: "CHARGED", terms };
-  assert.deepEqual(decideRefund("o-1", charged, 150), {
+  assert.deepEqual(decideRefund("o-1", charged, at(150, 7)), {
     type: "refund",
     customerId: "alice",
     balance: 1_000,
+    version: 8,
     payment: { ...charged, status: "REFUNDED" },
   });
 });
@@ -23,7 +27,7 @@ Deno.test("decideRefund() voids an order that was never charged", () => {
 
 Deno.test("decideRefund() voids a declined order and keeps its terms", () => {
   const declined: Payment = { orderId: "o-1", status: "DECLINED", terms };
-  assert.deepEqual(decideRefund("o-1", declined, 0), {
+  assert.deepEqual(decideRefund("o-1", declined, at(0)), {
     type: "void",
     payment: { ...declined, status: "VOIDED" },
   });
@@ -32,7 +36,7 @@ Deno.test("decideRefund() voids a declined order and keeps its terms", () => {
 Deno.test("decideRefund() changes nothing once refunded or voided", () => {
   for (const status of ["REFUNDED", "VOIDED"] as const) {
     const existing: Payment = { orderId: "o-1", status, terms };
-    assert.deepEqual(decideRefund("o-1", existing, 0), { type: "replay", payment: existing });
+    assert.deepEqual(decideRefund("o-1", existing, at(0)), { type: "replay", payment: existing });
   }
 });
 

@@ -43,7 +43,9 @@ export function testPaymentStoreContract(
   test("transaction() keeps what the work wrote", (store) => {
     store.transaction((tx) => {
       assert.equal(tx.getCustomer("alice")?.balance, 1_000);
-      tx.setBalance("alice", 150);
+      assert.deepEqual(tx.getWallet("alice"), { balance: 1_000, version: 0 });
+      assert.equal(tx.getWallet("mallory"), undefined);
+      tx.setBalance("alice", { balance: 150, version: 1 });
       tx.savePayment({
         orderId: "o-1",
         status: "CHARGED",
@@ -52,6 +54,10 @@ export function testPaymentStoreContract(
       tx.savePayment({ orderId: "o-2", status: "VOIDED", terms: undefined });
     });
     assert.equal(store.getCustomer("alice")?.balance, 150);
+    assert.deepEqual(store.transaction((tx) => tx.getWallet("alice")), {
+      balance: 150,
+      version: 1,
+    });
     store.transaction((tx) => {
       assert.deepEqual(tx.getPayment("o-1"), {
         orderId: "o-1",
@@ -77,20 +83,39 @@ export function testPaymentStoreContract(
     assert.throws(
       () =>
         store.transaction((tx) => {
-          tx.setBalance("alice", 1);
+          tx.setBalance("alice", { balance: 1, version: 1 });
           tx.savePayment({ orderId: "o-1", status: "VOIDED", terms: undefined });
           throw new Error("boom");
         }),
       /boom/,
     );
     assert.equal(store.getCustomer("alice")?.balance, 1_000);
+    assert.equal(store.transaction((tx) => tx.getWallet("alice")?.version), 0);
     assert.equal(store.transaction((tx) => tx.getPayment("o-1")), undefined);
   });
 
   test("transaction() refuses a negative balance and an unknown customer", (store) => {
-    assert.throws(() => store.transaction((tx) => tx.setBalance("alice", -1)));
-    assert.throws(() => store.transaction((tx) => tx.setBalance("mallory", 1)));
+    assert.throws(() =>
+      store.transaction((tx) => tx.setBalance("alice", { balance: -1, version: 1 }))
+    );
+    assert.throws(() =>
+      store.transaction((tx) => tx.setBalance("mallory", { balance: 1, version: 1 }))
+    );
     assert.equal(store.getCustomer("alice")?.balance, 1_000);
+  });
+
+  test("transaction() refuses a balance at a version not above the stored one", (store) => {
+    store.transaction((tx) => tx.setBalance("alice", { balance: 900, version: 2 }));
+    for (const version of [2, 1]) {
+      assert.throws(
+        () => store.transaction((tx) => tx.setBalance("alice", { balance: 5, version })),
+        RangeError,
+      );
+    }
+    assert.deepEqual(store.transaction((tx) => tx.getWallet("alice")), {
+      balance: 900,
+      version: 2,
+    });
   });
 
   test("transaction() keeps holds", (store) => {
@@ -106,6 +131,7 @@ export function testPaymentStoreContract(
     const calls: string[] = [];
     const clock = new ManualClock(0);
     const balance = (tx: PaymentTransaction) => tx.getCustomer("alice")!.balance;
+    const version = (tx: PaymentTransaction) => tx.getWallet("alice")!.version + 1;
     const barrier = store.tccParticipant<{ amount: number }>({
       name: "contract",
       tryTimeoutMs: 1_000,
@@ -114,12 +140,12 @@ export function testPaymentStoreContract(
         calls.push(`try ${txId}`);
         tx.saveHold({ txId, status: "HELD", customerId: "alice", amount: input.amount });
         if (input.amount > balance(tx)) throw new Error("refused");
-        tx.setBalance("alice", balance(tx) - input.amount);
+        tx.setBalance("alice", { balance: balance(tx) - input.amount, version: version(tx) });
       },
       confirm: (_tx, { txId }) => void calls.push(`confirm ${txId}`),
       cancel: (tx, { txId, input }) => {
         calls.push(`cancel ${txId}`);
-        tx.setBalance("alice", balance(tx) + input.amount);
+        tx.setBalance("alice", { balance: balance(tx) + input.amount, version: version(tx) });
       },
     });
     assert.equal(barrier.try("t-1", { amount: 400 }), "TRIED");

@@ -26,6 +26,8 @@ import type { Payment } from "../domain/payment.ts";
  */
 export class MemoryPaymentStore implements PaymentStore {
   #customers = new Map<string, Customer>();
+  /** The version of each customer's balance (absent: 0). */
+  #versions = new Map<string, number>();
   #payments = new Map<string, Payment>();
   #holds = new Map<string, PaymentHold>();
   #barriers: DatabaseSync | undefined;
@@ -55,6 +57,7 @@ export class MemoryPaymentStore implements PaymentStore {
   transaction<T>(work: (tx: PaymentTransaction) => T): T {
     this.#assertOpen();
     const customers = new Map(this.#customers);
+    const versions = new Map(this.#versions);
     const payments = new Map(this.#payments);
     const holds = new Map(this.#holds);
     const result = work({
@@ -62,13 +65,24 @@ export class MemoryPaymentStore implements PaymentStore {
         const customer = customers.get(customerId);
         return customer && { ...customer };
       },
-      setBalance: (customerId, balance) => {
+      getWallet: (customerId) => {
+        const customer = customers.get(customerId);
+        return customer && { balance: customer.balance, version: versions.get(customerId) ?? 0 };
+      },
+      setBalance: (customerId, { balance, version }) => {
         const customer = customers.get(customerId);
         if (!customer) throw new RangeError(`Cannot set the balance of unknown "${customerId}"`);
         if (!(Number.isSafeInteger(balance) && balance >= 0)) {
           throw new RangeError(`Cannot set the balance of "${customerId}" to ${balance}`);
         }
+        const stored = versions.get(customerId) ?? 0;
+        if (!(Number.isSafeInteger(version) && version > stored)) {
+          throw new RangeError(
+            `Cannot set the balance of "${customerId}" at version ${version} as it is at version ${stored}`,
+          );
+        }
         customers.set(customerId, { ...customer, balance });
+        versions.set(customerId, version);
       },
       getPayment: (orderId) => payments.get(orderId),
       savePayment: (payment) => {
@@ -80,6 +94,7 @@ export class MemoryPaymentStore implements PaymentStore {
       },
     });
     this.#customers = customers;
+    this.#versions = versions;
     this.#payments = payments;
     this.#holds = holds;
     return result;

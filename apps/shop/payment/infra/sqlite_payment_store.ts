@@ -16,7 +16,8 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
   id      TEXT PRIMARY KEY,
   name    TEXT NOT NULL,
-  balance INTEGER NOT NULL CHECK (balance >= 0)
+  balance INTEGER NOT NULL CHECK (balance >= 0),
+  version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)
 ) STRICT;
 CREATE TABLE IF NOT EXISTS payments (
   order_id    TEXT PRIMARY KEY,
@@ -44,7 +45,9 @@ const HOLD_STATUSES: ReadonlySet<string> = new Set(["HELD", "CHARGED", "RELEASED
 /**
  * Wallets, payments and TCC holds in one SQLite file (the TCC barrier table
  * is created by {@link tccParticipant}). Every read-decide-write runs in a
- * `BEGIN IMMEDIATE` transaction; the schema is created on open if missing,
+ * `BEGIN IMMEDIATE` transaction; the schema is created on open if missing (a
+ * database of an earlier version gains the columns added since:
+ * `customers.version`, 0 for existing rows),
  * and `CHECK` constraints refuse a negative balance even if a bug asked for
  * one. Dispose it (or call {@link close}) to close the database.
  *
@@ -63,7 +66,14 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
 
   /** Opens (creating if needed) the database file at `path`. */
   static open(path: string): SqlitePaymentStore {
-    return new SqlitePaymentStore(openDatabase(path, { schema: SCHEMA }));
+    const db = openDatabase(path, { schema: SCHEMA });
+    try {
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return new SqlitePaymentStore(db);
   }
 
   /**
@@ -149,14 +159,28 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
     if (!db.isTransaction) throw new Error("Cannot work on the payments outside a transaction");
     return {
       getCustomer: (customerId) => this.getCustomer(customerId),
-      setBalance: (customerId, balance) => {
-        const { changes } = db.prepare("UPDATE customers SET balance = ? WHERE id = ?").run(
-          balance,
+      getWallet: (customerId) => {
+        const row = db.prepare("SELECT balance, version FROM customers WHERE id = ?").get(
           customerId,
         );
-        if (Number(changes) !== 1) {
-          throw new RangeError(`Cannot set the balance of unknown "${customerId}"`);
-        }
+        return row
+          ? { balance: integer(row, "balance"), version: integer(row, "version") }
+          : undefined;
+      },
+      setBalance: (customerId, { balance, version }) => {
+        // A balance only moves forward: an update at a version not above the stored one is a bug.
+        const { changes } = db.prepare(
+          "UPDATE customers SET balance = ?, version = ? WHERE id = ? AND version < ?",
+        ).run(balance, version, customerId, version);
+        if (Number(changes) === 1) return;
+        const row = db.prepare("SELECT version FROM customers WHERE id = ?").get(customerId);
+        throw new RangeError(
+          row
+            ? `Cannot set the balance of "${customerId}" at version ${version} as it is at version ${
+              integer(row, "version")
+            }`
+            : `Cannot set the balance of unknown "${customerId}"`,
+        );
       },
       getPayment: (orderId) => {
         const row = db.prepare(
@@ -210,6 +234,27 @@ export class SqlitePaymentStore implements PaymentStore, Disposable {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * Brings a database written by an earlier version up to {@link SCHEMA}:
+ * `CREATE TABLE IF NOT EXISTS` leaves an existing table as it was, so columns
+ * added since are added here (existing rows get their default).
+ */
+function migrate(db: DatabaseSync): void {
+  // Under the write lock, so two processes opening the same file add the column once.
+  immediate(db, () => {
+    const columns = new Set(
+      db.prepare("SELECT name FROM pragma_table_info('customers')").all().map((row) =>
+        text(row, "name")
+      ),
+    );
+    if (!columns.has("version")) {
+      db.exec(
+        "ALTER TABLE customers ADD COLUMN version INTEGER NOT NULL DEFAULT 0 CHECK (version >= 0)",
+      );
+    }
+  });
 }
 
 function toCustomer(row: Row): Customer {

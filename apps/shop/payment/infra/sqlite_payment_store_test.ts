@@ -34,13 +34,40 @@ async function withDir(body: (dir: string) => void | Promise<void>): Promise<voi
   }
 }
 
+Deno.test("SqlitePaymentStore.open() adds the balance version to a database of an earlier version", () =>
+  withDir((dir) => {
+    const path = `${dir}/payment.db`;
+    // The customers table as releases before balance versions wrote it, with data.
+    const old = new DatabaseSync(path);
+    old.exec(`CREATE TABLE customers (
+      id TEXT PRIMARY KEY, name TEXT NOT NULL, balance INTEGER NOT NULL CHECK (balance >= 0)
+    ) STRICT;
+    INSERT INTO customers VALUES ('alice', 'Alice', 600)`);
+    old.close();
+    {
+      using store = SqlitePaymentStore.open(path);
+      assert.deepEqual(store.getCustomer("alice"), { id: "alice", name: "Alice", balance: 600 });
+      assert.deepEqual(store.transaction((tx) => tx.getWallet("alice")), {
+        balance: 600,
+        version: 0,
+      });
+      store.transaction((tx) => tx.setBalance("alice", { balance: 500, version: 1 }));
+    }
+    // The next open finds the column and keeps it as it is.
+    using store = SqlitePaymentStore.open(path);
+    assert.deepEqual(store.transaction((tx) => tx.getWallet("alice")), {
+      balance: 500,
+      version: 1,
+    });
+  }));
+
 Deno.test("SqlitePaymentStore.seed() writes on the first start only", () =>
   withDir((dir) => {
     const path = `${dir}/payment.db`;
     {
       using store = SqlitePaymentStore.open(path);
       assert.equal(store.seed(CONTRACT_CUSTOMERS), true);
-      store.transaction((tx) => tx.setBalance("alice", 5));
+      store.transaction((tx) => tx.setBalance("alice", { balance: 5, version: 1 }));
     }
     using store = SqlitePaymentStore.open(path);
     assert.equal(store.seed(CONTRACT_CUSTOMERS), false);
@@ -138,6 +165,7 @@ Deno.test("SqlitePaymentStore commits the money move and its outbox event togeth
         customerId: "alice",
         amount: 850,
         balance: 150,
+        version: 1,
       });
       assert.equal(rows[0]?.event.subject, "o-1");
       assert.equal(rows[0]?.event.traceparent?.split("-")[1], ctx.trace.traceId);
@@ -146,6 +174,7 @@ Deno.test("SqlitePaymentStore commits the money move and its outbox event togeth
         customerId: "alice",
         amount: 850,
         balance: 1_000,
+        version: 2,
       });
     }
     // Committed: another connection sees both events.
@@ -193,7 +222,7 @@ Deno.test("SqlitePaymentStore rolls the change back when its event breaks the sc
     assert.throws(
       () =>
         store.transaction((tx) => {
-          tx.setBalance("alice", 150);
+          tx.setBalance("alice", { balance: 150, version: 1 });
           emit("payment.charged", { orderId: "o-1", customerId: "alice", amount: -850 });
         }),
       (e: unknown) => e instanceof BusError && e.code === "INVALID_EVENT",
@@ -215,19 +244,33 @@ Deno.test("SqlitePaymentStore commits a TCC hold, its events and its barrier row
       await shop.client.call("cancelCharge", { txId: "o-3" });
       const rows = await shop.outbox.pending(10);
       assert.deepEqual(rows.map((row) => [row.aggregate, row.event.type, row.event.data]), [
-        ["o-1", "payment.held", { orderId: "o-1", customerId: "alice", amount: 300, balance: 700 }],
+        ["o-1", "payment.held", {
+          orderId: "o-1",
+          customerId: "alice",
+          amount: 300,
+          balance: 700,
+          version: 1,
+        }],
         ["o-1", "payment.charged", {
           orderId: "o-1",
           customerId: "alice",
           amount: 300,
           balance: 700,
+          version: 1,
         }],
-        ["o-2", "payment.held", { orderId: "o-2", customerId: "bob", amount: 50, balance: 150 }],
+        ["o-2", "payment.held", {
+          orderId: "o-2",
+          customerId: "bob",
+          amount: 50,
+          balance: 150,
+          version: 1,
+        }],
         ["o-2", "payment.released", {
           orderId: "o-2",
           customerId: "bob",
           amount: 50,
           balance: 200,
+          version: 2,
         }],
       ]);
     }
