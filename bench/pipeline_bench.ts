@@ -9,7 +9,15 @@
  * - `pipeline → raw Deno.serve`: the client side alone (contract validation,
  *   deadline, discovery cache, p2c balancer, breaker, bulkhead, retry
  *   budget, HTTP transport);
- * - `pipeline → Flotilla service`: both sides, what a service call costs.
+ * - `pipeline → Flotilla service`: both sides, what a service call costs;
+ * - `pipeline + telemetry → Flotilla service + telemetry`: the same with
+ *   telemetry on at both ends (client and server spans, every call sampled
+ *   and exported over OTLP/HTTP protobuf to a discarding sink, RED metrics);
+ *   its throughput is also given against the case above, paired by round.
+ *
+ * The OTLP sink runs in a process of its own, as a collector would. CPU per
+ * call is given for the client (this process), the servers and the sink,
+ * each read from the process itself (`process.cpuUsage()`).
  *
  * Run: `deno task bench` (add `--seconds N` and `--rounds N`).
  *
@@ -21,7 +29,8 @@ import { parseArgs } from "node:util";
 import { Peers } from "@flotilla/client";
 import { StaticRegistry } from "@flotilla/discovery";
 import { TextLineStream } from "@flotilla/testing";
-import { benchEchoContract } from "./_echo_servers.ts";
+import { benchEchoContract, benchTelemetry } from "./_echo_servers.ts";
+import type { CallObserver } from "@flotilla/client";
 
 const { values } = parseArgs({
   options: {
@@ -43,6 +52,10 @@ interface Sample {
   p99: number;
   /** CPU time of this (client) process per call, in microseconds. */
   cpuUs: number;
+  /** CPU time of the server process per call, in microseconds. */
+  serverCpuUs: number;
+  /** CPU time of the OTLP sink process per call, in microseconds. */
+  sinkCpuUs: number;
 }
 
 async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
@@ -53,6 +66,8 @@ async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
   }));
   const latencies: number[] = [];
   const cpuBefore = process.cpuUsage();
+  const serverBefore = await serverCpu();
+  const sinkBefore = await sinkCpu();
   const end = performance.now() + SECONDS * 1000;
   let count = 0;
   const started = performance.now();
@@ -65,9 +80,13 @@ async function measure(call: (n: number) => Promise<unknown>): Promise<Sample> {
   }));
   const elapsed = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const serverUs = (await serverCpu()) - serverBefore;
+  const sinkUs = (await sinkCpu()) - sinkBefore;
   latencies.sort((a, b) => a - b);
   return {
     cpuUs: (cpu.user + cpu.system) / latencies.length,
+    serverCpuUs: serverUs / latencies.length,
+    sinkCpuUs: sinkUs / latencies.length,
     rate: latencies.length / elapsed,
     p50: latencies[Math.floor(latencies.length * 0.5)]!,
     p99: latencies[Math.floor(latencies.length * 0.99)]!,
@@ -83,6 +102,20 @@ if (pin) {
     stdout: "null",
   }).output();
 }
+const serversFile = new URL("./_echo_servers.ts", import.meta.url).pathname;
+// The OTLP sink both sides export their spans to: a process of its own, as a collector is; its
+// CPU is reported apart and charged to neither side.
+const sink = new Deno.Command(Deno.execPath(), {
+  args: ["run", "--allow-net=127.0.0.1", serversFile, "sink"],
+  stdout: "piped",
+  stderr: "inherit",
+}).spawn();
+const sinkLine = await firstLine(sink.stdout);
+const sinkPort = Number(sinkLine.split(" ")[1]);
+if (!sinkPort) throw new Error(`the OTLP sink did not start: ${sinkLine}`);
+const sinkUrl = `http://127.0.0.1:${sinkPort}`;
+const sinkCpu = cpuOf(sinkUrl);
+
 const server = new Deno.Command(pin ? "taskset" : Deno.execPath(), {
   args: [
     ...(pin ? ["-c", "1", Deno.execPath()] : []),
@@ -92,16 +125,18 @@ const server = new Deno.Command(pin ? "taskset" : Deno.execPath(), {
     ...(values["profile-server"]
       ? ["--cpu-prof", `--cpu-prof-dir=${values["profile-server"]}`]
       : []),
-    new URL("./_echo_servers.ts", import.meta.url).pathname,
+    serversFile,
+    sinkUrl,
   ],
   stdout: "piped",
   stderr: "inherit",
 }).spawn();
-const lines = server.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-const reader = lines.getReader();
-const first = await reader.read();
-const [, rawPort, servicePort] = (first.value ?? "").split(" ").map(Number);
-if (!rawPort || !servicePort) throw new Error(`the bench servers did not start: ${first.value}`);
+const ready = await firstLine(server.stdout);
+const [, rawPort, servicePort, tracedPort, cpuPort] = ready.split(" ").map(Number);
+if (!rawPort || !servicePort || !tracedPort || !cpuPort) {
+  throw new Error(`the bench servers did not start: ${ready}`);
+}
+const serverCpu = cpuOf(`http://127.0.0.1:${cpuPort}/`);
 
 const text = "x".repeat(64);
 const raw = (n: number) =>
@@ -111,19 +146,24 @@ const raw = (n: number) =>
     body: JSON.stringify({ n, text }),
   }).then((r) => r.json());
 
-function pipelineTo(port: number) {
+function pipelineTo(port: number, observer?: CallObserver) {
   const registry = new StaticRegistry({ "bench-echo": [`http://127.0.0.1:${port}`] });
-  const peers = new Peers({ caller: "bench", registry });
+  const peers = new Peers({ caller: "bench", registry, ...(observer ? { observer } : {}) });
   const client = peers.client(benchEchoContract);
   return { call: (n: number) => client.call("echo", { n, text }), peers };
 }
 const toRaw = pipelineTo(rawPort);
 const toService = pipelineTo(servicePort);
+const clientTelemetry = benchTelemetry("bench", sinkUrl);
+const toTraced = pipelineTo(tracedPort, clientTelemetry.callObserver);
+const TELEMETRY_OFF = "pipeline → Flotilla service";
+const TELEMETRY_ON = "pipeline + telemetry → Flotilla service + telemetry";
 
 const cases: Record<string, (n: number) => Promise<unknown>> = {
   "raw fetch → raw Deno.serve": raw,
   "pipeline → raw Deno.serve": toRaw.call,
-  "pipeline → Flotilla service": toService.call,
+  [TELEMETRY_OFF]: toService.call,
+  [TELEMETRY_ON]: toTraced.call,
 };
 const results: Record<string, Sample[]> = {};
 for (let round = 0; round < ROUNDS; round++) {
@@ -148,19 +188,56 @@ const rows = Object.entries(results).map(([name, samples]) => {
     median(samples.map((s) => s.p50)).toFixed(2)
   } | ${median(samples.map((s) => s.p99)).toFixed(2)} | ${
     median(samples.map((s) => s.cpuUs)).toFixed(1)
+  } | ${median(samples.map((s) => s.serverCpuUs)).toFixed(1)} | ${
+    median(samples.map((s) => s.sinkCpuUs)).toFixed(1)
   } | ${(ratio * 100).toFixed(0)} % |`;
 });
 console.log(
   [
     `Pipeline benchmark: ${CONCURRENCY} calls in flight, ${ROUNDS} rounds of ${SECONDS} s, medians`,
     "",
-    "| case | calls/s | p50 ms | p99 ms | client CPU µs/call | of raw (paired by round) |",
-    "|---|---|---|---|---|---|",
+    "| case | calls/s | p50 ms | p99 ms | client CPU µs/call | server CPU µs/call | OTLP sink CPU µs/call | of raw (paired by round) |",
+    "|---|---|---|---|---|---|---|---|",
     ...rows,
   ].join("\n"),
 );
+const on = results[TELEMETRY_ON];
+const off = results[TELEMETRY_OFF];
+if (on && off) {
+  const ratios = on.map((s, i) => s.rate / off[i]!.rate);
+  const kept = median(ratios);
+  const exported = await clientTelemetry.registry.render();
+  const percent = (x: number) => `${(x * 100).toFixed(0)} %`;
+  console.log(
+    `\nTelemetry on vs off (paired by round): ${percent(kept)} of the throughput ` +
+      `(target >= 80 %), rounds ${percent(Math.min(...ratios))}–${percent(Math.max(...ratios))} ` +
+      `[${ratios.map(percent).join(", ")}]; client spans ${
+        exported.match(/^flotilla_telemetry_spans_exported_total (\d+)/m)?.[1] ?? "?"
+      } exported, ${
+        exported.match(/^flotilla_telemetry_spans_dropped_total (\d+)/m)?.[1] ?? "?"
+      } dropped`,
+  );
+}
 
 await toRaw.peers[Symbol.asyncDispose]();
 await toService.peers[Symbol.asyncDispose]();
+await toTraced.peers[Symbol.asyncDispose]();
+await clientTelemetry.shutdown();
 server.kill("SIGTERM");
 await server.status;
+sink.kill("SIGTERM");
+await sink.status;
+
+/** The first line a child prints (its ports); the rest of its output is left unread. */
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream())
+    .getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  return value ?? "";
+}
+
+/** Reads another process's CPU time so far (µs, user + system), which it serves at `url`. */
+function cpuOf(url: string): () => Promise<number> {
+  return async () => Number(await (await fetch(url)).text());
+}

@@ -14,6 +14,9 @@ import { hrClock } from "./hr_clock.ts";
 import type { Span } from "./span.ts";
 import type { Tracer } from "./tracer.ts";
 
+// Calls in flight whose spans `attempt()` can still annotate.
+const MAX_IN_FLIGHT = 100_000;
+
 /** Options of {@link clientObserver}. */
 export interface ClientObserverOptions {
   /** Starts the client spans. */
@@ -55,7 +58,10 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
   const transport = options.transport ?? "http";
   // peer → action: nested maps, so no key string is built per call.
   const cache = new Map<string, Map<string, Instruments>>();
-  const spans = new WeakMap<OutboundCall, Span>();
+  // The recording span of each call in flight, for `attempt()`. A Map whose entries `end()`
+  // deletes, not a WeakMap: a WeakMap entry per call costs the garbage collector far more
+  // (ephemerons are traced at every scavenge) than a set and a delete.
+  const spans = new Map<OutboundCall, Span>();
   const addresses = new Map<string, { address: string; port: number | undefined }>();
   const instrumentsOf = (call: OutboundCall): Instruments => {
     let byAction = cache.get(call.service);
@@ -109,12 +115,18 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
         // One clock reading serves the span and the duration.
         startTimeMs: start,
       });
-      if (span.recording) spans.set(call, span);
+      const recording = span.recording;
+      if (recording) {
+        // A call whose end() never comes must not pin spans forever.
+        if (spans.size >= MAX_IN_FLIGHT) spans.clear();
+        spans.set(call, span);
+      }
       let ended = false;
       return {
         end(error) {
           if (ended) return;
           ended = true;
+          if (recording) spans.delete(call);
           const now = clock.now();
           instruments.duration.observe((now - start) / 1000);
           const outcome = outcomeOf(error);

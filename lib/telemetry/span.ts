@@ -164,22 +164,29 @@ export class NonRecordingSpan implements Span {
   end(): void {}
 }
 
-/** A sampled span; handed to its processor when it ends. Built by `Tracer.startSpan()`. */
-export class RecordingSpan implements Span {
+/**
+ * A sampled span; handed to its processor when it ends, as its own
+ * {@link SpanData} (no copy is made: after `end()` it no longer changes).
+ * Built by `Tracer.startSpan()`.
+ */
+export class RecordingSpan implements Span, SpanData {
   /** The span's trace context. */
   readonly trace: TraceContext;
   /** Always true. */
   readonly recording = true;
-  readonly #name: string;
-  readonly #kind: SpanKind;
-  readonly #start: number;
+  /** Span name, e.g. `order/place`. */
+  readonly name: string;
+  /** Span kind. */
+  readonly kind: SpanKind;
+  /** Start, epoch milliseconds (fractional). */
+  readonly startTimeMs: number;
   readonly #attributes: Attributes;
   readonly #links: readonly SpanLink[];
   readonly #clock: Clock;
   readonly #processor: SpanProcessor;
   #events: SpanEvent[] | undefined;
   #status: SpanStatus = UNSET;
-  #ended = false;
+  #end: number | undefined;
 
   /** Starts the span now (or at `startTimeMs`). */
   constructor(
@@ -194,31 +201,82 @@ export class RecordingSpan implements Span {
       processor: SpanProcessor;
     },
   ) {
-    this.#name = name;
-    this.#kind = kind;
+    this.name = name;
+    this.kind = kind;
     this.trace = trace;
+    // Ids built by concatenation are ropes of short pieces, several hundred bytes a span; reading
+    // one character makes V8 flatten each in place, so the span, which lives until its export
+    // (and often into the old generation), keeps plain strings. The encoder would flatten them
+    // anyway, later, after the garbage collector had copied every piece.
+    void (trace.traceId.charCodeAt(0) + trace.spanId.charCodeAt(0) +
+      (trace.parentSpanId?.charCodeAt(0) ?? 0));
     this.#clock = options.clock;
     this.#processor = options.processor;
-    this.#start = options.startTimeMs ?? options.clock.now();
+    this.startTimeMs = options.startTimeMs ?? options.clock.now();
     this.#attributes = options.attributes ? { ...options.attributes } : {};
     this.#links = options.links ?? NO_LINKS;
   }
 
+  /** Trace id, 32 hex characters. */
+  get traceId(): string {
+    return this.trace.traceId;
+  }
+
+  /** Span id, 16 hex characters. */
+  get spanId(): string {
+    return this.trace.spanId;
+  }
+
+  /** Parent span id, if any. */
+  get parentSpanId(): string | undefined {
+    return this.trace.parentSpanId;
+  }
+
+  /** W3C tracestate. */
+  get tracestate(): string | undefined {
+    return this.trace.tracestate;
+  }
+
+  /** End, epoch milliseconds (fractional); `NaN` until the span ends. */
+  get endTimeMs(): number {
+    return this.#end ?? NaN;
+  }
+
+  /** Attributes (no longer change once the span ended). */
+  get attributes(): Readonly<Attributes> {
+    return this.#attributes;
+  }
+
+  /** Events. */
+  get events(): readonly SpanEvent[] {
+    return this.#events ?? NO_EVENTS;
+  }
+
+  /** Links. */
+  get links(): readonly SpanLink[] {
+    return this.#links;
+  }
+
+  /** Status. */
+  get status(): SpanStatus {
+    return this.#status;
+  }
+
   /** Sets one attribute; `undefined` is ignored. */
   setAttribute(key: string, value: AttributeValue | undefined): this {
-    if (!this.#ended && value !== undefined) this.#attributes[key] = value;
+    if (this.#end === undefined && value !== undefined) this.#attributes[key] = value;
     return this;
   }
 
   /** Sets several attributes. */
   setAttributes(attributes: Attributes): this {
-    if (!this.#ended) Object.assign(this.#attributes, attributes);
+    if (this.#end === undefined) Object.assign(this.#attributes, attributes);
     return this;
   }
 
   /** Adds an event now. */
   addEvent(name: string, attributes?: Attributes): this {
-    if (!this.#ended) {
+    if (this.#end === undefined) {
       (this.#events ??= []).push({ name, timeMs: this.#clock.now(), attributes });
     }
     return this;
@@ -226,7 +284,7 @@ export class RecordingSpan implements Span {
 
   /** Records a failure (see {@link Span.recordError}). */
   recordError(error: unknown): this {
-    if (this.#ended) return this;
+    if (this.#end !== undefined) return this;
     const e = error as { name?: unknown; message?: unknown; code?: unknown; kind?: unknown };
     const type = typeof e?.code === "string"
       ? e.code
@@ -239,7 +297,7 @@ export class RecordingSpan implements Span {
       "exception.message": message,
     });
     this.#attributes["error.type"] = type;
-    const callerFault = this.#kind === "server" && typeof e?.kind === "string" &&
+    const callerFault = this.kind === "server" && typeof e?.kind === "string" &&
       !SERVER_FAULTS.has(e.kind);
     if (!callerFault) this.#status = { code: "error", message };
     return this;
@@ -247,27 +305,14 @@ export class RecordingSpan implements Span {
 
   /** Sets the status. */
   setStatus(status: SpanStatus): this {
-    if (!this.#ended) this.#status = status;
+    if (this.#end === undefined) this.#status = status;
     return this;
   }
 
   /** Ends the span (now or at `endTimeMs`) and hands it to the processor; later calls are ignored. */
   end(endTimeMs?: number): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#processor.onEnd({
-      name: this.#name,
-      kind: this.#kind,
-      traceId: this.trace.traceId,
-      spanId: this.trace.spanId,
-      parentSpanId: this.trace.parentSpanId,
-      tracestate: this.trace.tracestate,
-      startTimeMs: this.#start,
-      endTimeMs: endTimeMs ?? this.#clock.now(),
-      attributes: this.#attributes,
-      events: this.#events ?? NO_EVENTS,
-      links: this.#links,
-      status: this.#status,
-    });
+    if (this.#end !== undefined) return;
+    this.#end = endTimeMs ?? this.#clock.now();
+    this.#processor.onEnd(this);
   }
 }

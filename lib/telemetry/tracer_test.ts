@@ -94,3 +94,26 @@ Deno.test("Tracer without a processor returns non-recording spans", () => {
   assert.equal(tracer.enabled, false);
   assert.equal(tracer.startSpan("x", { trace: continueTrace(PARENT) }).recording, false);
 });
+
+Deno.test("Span.end(endTimeMs) takes the caller's clock reading and ignores later changes", () => {
+  const processor = new InMemorySpanProcessor();
+  const clock = new ManualClock(1_000);
+  const tracer = new Tracer({ processor, clock });
+  const span = tracer.startSpan("order/place", {
+    trace: childTrace(continueTrace(PARENT)),
+    startTimeMs: 990,
+  });
+  const attributes = { a: 1 };
+  const withInitial = tracer.startSpan("x", { trace: continueTrace(PARENT), attributes });
+  attributes.a = 2; // the span copied its initial attributes
+  withInitial.end();
+  span.end(1_010);
+  span.setAttribute("late", true).addEvent("late").setStatus({ code: "error" });
+  const [initial, data] = processor.spans;
+  assert.equal(initial!.attributes.a, 1);
+  assert.equal(data!.startTimeMs, 990);
+  assert.equal(data!.endTimeMs, 1_010);
+  assert.deepEqual(data!.attributes, {});
+  assert.deepEqual(data!.events, []);
+  assert.deepEqual(data!.status, { code: "unset" });
+});
