@@ -460,10 +460,17 @@ function text(metadata: grpc.Metadata, key: string): string | undefined {
 }
 
 /** Why a call was cancelled: its deadline passed, or its caller went away. */
+/**
+ * How close to its deadline a cancelled call counts as timed out: the
+ * server's deadline is the caller's plus the request's transit, so a caller
+ * whose own deadline fired cancels a little before the server's passes.
+ */
+const DEADLINE_SKEW_MS = 250;
+
 function cancellation(call: ServerCall): FlotillaError {
   const deadline = call.getDeadline();
   const at = deadline instanceof Date ? deadline.getTime() : deadline;
-  if (Number.isFinite(at) && at <= Date.now()) {
+  if (Number.isFinite(at) && at <= Date.now() + DEADLINE_SKEW_MS) {
     return new FlotillaError("DEADLINE_EXCEEDED", "Deadline exceeded", {
       kind: "DEADLINE_EXCEEDED",
     });
