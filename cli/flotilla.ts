@@ -12,6 +12,7 @@
  * flotilla chaos add --service order --peer payment --error UNAVAILABLE
  * flotilla chaos list|remove|clear|enable|disable --service <s> …
  * flotilla config get <service>            # its GET /config
+ * flotilla dashboard [--port N]            # a web dashboard on 127.0.0.1
  * ```
  *
  * `flotilla up` reads, besides `FLOTILLA_DATA_DIR`, `FLOTILLA_HOST` and
@@ -44,6 +45,7 @@ import { rebuildProjections } from "./_projections.ts";
 import { chaos, CHAOS_USAGE } from "./_chaos.ts";
 import { configGet } from "./_config_get.ts";
 import { checkouts } from "./_checkouts.ts";
+import { dashboard, DEFAULT_DASHBOARD_PORT } from "./_dashboard.ts";
 
 export type { Io } from "./_io.ts";
 
@@ -79,6 +81,11 @@ ${CHAOS_USAGE}
   flotilla config get <name>
       Print the configuration in force of a service (each replica), its
       version, source and last rejected update (GET /config).
+  flotilla dashboard [--port <N>]
+      Serve a live web dashboard on http://127.0.0.1:<N> (default
+      ${DEFAULT_DASHBOARD_PORT}; 0: any free port) until Ctrl-C: services, their
+      request rates, error ratios and circuit breakers, the chaos rules in
+      force, checkouts by state, and the parked ones with a Resume button.
   flotilla --help
 
 Environment:
@@ -252,6 +259,22 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
             ? "checkouts: missing 'list' or 'resume'"
             : `checkouts: unknown command "${verb}"`,
         );
+      }
+      case "dashboard": {
+        const { values } = parseArgs({
+          args: rest,
+          options: { port: { type: "string" }, help: { type: "boolean", short: "h" } },
+          strict: true,
+          allowPositionals: false,
+        });
+        if (values.help) return (io.out(USAGE), 0);
+        const port = values.port === undefined ? DEFAULT_DASHBOARD_PORT : Number(values.port);
+        if (!/^\d{1,5}$/.test(values.port ?? "0") || port > 65535) {
+          return usageError(
+            `dashboard: --port must be a port number 0-65535, not '${values.port}'`,
+          );
+        }
+        return await dashboard({ port, io, env, cwd });
       }
       case undefined:
         return usageError("missing command");
