@@ -30,7 +30,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await using shop = await startShop({ env: { FLOTILLA_CHECKOUT: "saga" } });
+    await using shop = await startShop({
+      // A compensation that fails three times parks its checkout (the default waits ~30 s).
+      env: { FLOTILLA_CHECKOUT: "saga", FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS: "3" },
+    });
     const kettles = async () =>
       (await shop.get<{ sku: string; stock: number }[]>("/products")).body
         .find((p) => p.sku === "KETTLE-GOOSE")!.stock;

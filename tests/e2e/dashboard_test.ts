@@ -24,7 +24,10 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    await using shop = await startShop({ env: { FLOTILLA_CHECKOUT: "saga" } });
+    await using shop = await startShop({
+      // A compensation that fails three times parks its checkout (the default waits ~30 s).
+      env: { FLOTILLA_CHECKOUT: "saga", FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS: "3" },
+    });
     await using dashboard = await startDashboard({ dataRoot: shop.dataDir, port: 0 });
     const overview = async () => {
       const response = await fetch(`${dashboard.url}/api/overview`);

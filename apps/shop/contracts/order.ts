@@ -86,7 +86,8 @@ export const orderContract = defineContract({
     dataDir: true,
     peers: ["inventory", "payment"],
     eventStore: true,
-    // FLOTILLA_CHECKOUT=saga|tcc: the checkout protocol.
-    env: ["FLOTILLA_CHECKOUT"],
+    // FLOTILLA_CHECKOUT=saga|tcc: the checkout protocol; FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS:
+    // how many times a compensation is tried before the checkout waits for an operator.
+    env: ["FLOTILLA_CHECKOUT", "FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS"],
   },
 });

@@ -14,6 +14,7 @@
  */
 
 import {
+  childTrace,
   type Clock,
   type Context,
   createContext,
@@ -91,6 +92,25 @@ export interface OrderSagaDeps {
   logger?: Logger;
   /** Told of every checkout a drive brought to an end (metrics: outcome and duration). */
   onSettled?: (saga: SagaView) => void;
+  /** Traces each step and compensation as a span of the checkout's trace. */
+  tracer?: StepTracer;
+  /**
+   * How many times a compensation is tried (with backoff and full jitter
+   * from 50 ms up to 5 s apart) before the checkout is parked as
+   * `NEEDS_ATTENTION` for an operator. The default spans about half a
+   * minute: longer than a peer's restart, so a crash never parks a checkout.
+   * @default {20}
+   */
+  compensationAttempts?: number;
+}
+
+/** What {@link OrderSaga} needs of a tracer (`@flotilla/telemetry`'s `Tracer` is one). */
+export interface StepTracer {
+  /** Starts a span whose own context is `trace` (a child of the checkout's). */
+  startSpan(
+    name: string,
+    options: { kind: "internal"; trace: TraceContext; attributes: Record<string, string | number> },
+  ): { recordError(error: unknown): unknown; end(): void };
 }
 
 /** The saga's input: which order. Everything else is read from the order's stream. */
@@ -135,8 +155,12 @@ export class OrderSaga implements AsyncDisposable {
   readonly #definition: SagaDefinition<CheckoutInput, Record<string, unknown>>;
   readonly #timeoutMs: number;
   readonly #onSettled: ((saga: SagaView) => void) | undefined;
+  readonly #compensationRetry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
   /** The context of the request driving each order now, so its steps continue its trace. */
   readonly #drivers = new Map<string, Context>();
+  readonly #tracer: StepTracer | undefined;
+  /** The span of the step running now for each order (steps of one order run one at a time). */
+  readonly #stepTraces = new Map<string, TraceContext>();
 
   /** Creates a saga over the given store and peers. */
   constructor(deps: OrderSagaDeps) {
@@ -147,6 +171,12 @@ export class OrderSaga implements AsyncDisposable {
     this.#logger = deps.logger ?? new Logger({ fields: { service: "order" } });
     this.#timeoutMs = deps.timeoutMs ?? 120_000;
     this.#onSettled = deps.onSettled;
+    this.#tracer = deps.tracer;
+    this.#compensationRetry = {
+      maxAttempts: deps.compensationAttempts ?? 20,
+      initialDelayMs: 50,
+      maxDelayMs: 5_000,
+    };
     const store = deps.sagas ?? new MemorySagaStore();
     const driver = {
       store,
@@ -165,9 +195,9 @@ export class OrderSaga implements AsyncDisposable {
         tryRetry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 500 },
         phaseTwoRetry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 2_000 },
       });
-      this.#definition = this.#tccCheckout();
+      this.#definition = this.#traced(this.#tccCheckout());
     } else {
-      this.#definition = this.#sagaCheckout();
+      this.#definition = this.#traced(this.#sagaCheckout());
     }
     this.#orchestrator = new SagaOrchestrator({ ...driver, sagas: [this.#definition] });
   }
@@ -284,7 +314,7 @@ export class OrderSaga implements AsyncDisposable {
           await this.#inventory.release(orderId, this.#context(orderId, "releaseStock", signal));
         },
         retry: TRANSIENT,
-        compensationRetry: COMPENSATION,
+        compensationRetry: this.#compensationRetry,
       })
       .step("chargePayment", {
         action: async ({ input: { orderId }, signal }) => {
@@ -308,7 +338,7 @@ export class OrderSaga implements AsyncDisposable {
           await this.#payments.refund(orderId, this.#context(orderId, "refund", signal));
         },
         retry: TRANSIENT,
-        compensationRetry: COMPENSATION,
+        compensationRetry: this.#compensationRetry,
       })
       .step("confirmOrder", this.#confirmOrder())
       .build();
@@ -371,7 +401,7 @@ export class OrderSaga implements AsyncDisposable {
         }, ctx);
         ctx.logger.info("order cancelled", { orderId, reason: cancelled.reason });
       },
-      compensationRetry: COMPENSATION,
+      compensationRetry: this.#compensationRetry,
     };
   }
 
@@ -407,10 +437,60 @@ export class OrderSaga implements AsyncDisposable {
     return this.#store.update(orderId, decide, { trace: ctx.trace, signal: ctx.signal });
   }
 
-  /** The context of one step: the driving request's trace, or a new one (recovery). */
+  /** `definition` with each action and compensation run in a span of its own. */
+  #traced(
+    definition: SagaDefinition<CheckoutInput, Record<string, unknown>>,
+  ): SagaDefinition<CheckoutInput, Record<string, unknown>> {
+    const tracer = this.#tracer;
+    if (!tracer) return definition;
+    const spanned = <A extends { input: unknown; attempt: number }>(
+      step: string,
+      phase: "action" | "compensation",
+      run: (args: A) => unknown,
+    ) =>
+    async (args: A) => {
+      const { orderId } = args.input as CheckoutInput;
+      const parent = this.#drivers.get(orderId)?.trace;
+      const trace = parent ? childTrace(parent) : newTrace();
+      const span = tracer.startSpan(
+        `${definition.name} ${step}${phase === "action" ? "" : " undo"}`,
+        {
+          kind: "internal",
+          trace,
+          attributes: {
+            "flotilla.saga.name": definition.name,
+            "flotilla.saga.step": step,
+            "flotilla.saga.phase": phase,
+            "flotilla.saga.attempt": args.attempt,
+            "flotilla.order.id": orderId,
+          },
+        },
+      );
+      this.#stepTraces.set(orderId, trace);
+      try {
+        return await run(args);
+      } catch (error) {
+        span.recordError(error);
+        throw error;
+      } finally {
+        this.#stepTraces.delete(orderId);
+        span.end();
+      }
+    };
+    return {
+      ...definition,
+      steps: definition.steps.map((step) => ({
+        ...step,
+        action: spanned(step.name, "action", step.action),
+        compensate: step.compensate && spanned(step.name, "compensation", step.compensate),
+      })),
+    };
+  }
+
+  /** The context of one step: its span, the driving request's trace, or a new one (recovery). */
   #context(orderId: string, step: string, signal: AbortSignal): Context {
     const driver = this.#drivers.get(orderId);
-    const trace: TraceContext = driver?.trace ?? newTrace();
+    const trace: TraceContext = this.#stepTraces.get(orderId) ?? driver?.trace ?? newTrace();
     return createContext({
       service: "order",
       action: `checkout.${step}`,
@@ -455,12 +535,6 @@ function checkoutView(saga: SagaView): CheckoutView {
 
 /** Peers' infrastructure errors: retried until the checkout's deadline. */
 const TRANSIENT = { maxAttempts: Infinity, initialDelayMs: 20, maxDelayMs: 2_000 };
-
-/**
- * A compensation that keeps failing this many times parks the checkout as
- * `NEEDS_ATTENTION` for an operator (`listCheckouts`, then `resumeCheckout`).
- */
-const COMPENSATION = { maxAttempts: 8, initialDelayMs: 20, maxDelayMs: 1_000 };
 
 /** Why a cancelled transaction was cancelled: the first refusal's code, if it is a reason. */
 function refusal(tx: TccView): CancelReason {

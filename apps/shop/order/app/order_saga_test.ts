@@ -3,6 +3,8 @@ import {
   createContext,
   DeadlineExceededError,
   FlotillaError,
+  formatTraceparent,
+  type TraceContext,
   UnavailableError,
 } from "@flotilla/core";
 import { RejectedError } from "@flotilla/tx";
@@ -378,4 +380,43 @@ Deno.test("OrderSaga.drive() tells onSettled of each checkout it ends, once", as
   await saga.drive("o-1", ctx);
   await saga.drive("o-2", ctx);
   assert.deepEqual(settled, ["checkout:o-1 COMPLETED", "checkout:o-2 COMPENSATED"]);
+});
+
+Deno.test("OrderSaga.drive() with a tracer runs each step and compensation in a span of the checkout's trace", async () => {
+  await using f = await setup();
+  const spans: Array<{ name: string; trace: TraceContext; attributes: Record<string, unknown> }> =
+    [];
+  const errors: string[] = [];
+  const tracer = {
+    startSpan(
+      name: string,
+      options: { trace: TraceContext; attributes: Record<string, string | number> },
+    ) {
+      spans.push({ name, trace: options.trace, attributes: options.attributes });
+      return { recordError: () => errors.push(name), end: () => {} };
+    },
+  };
+  await using saga = new OrderSaga({ ...f, tracer });
+  await pendingOrder(f, "o-1", "carol", [{ sku: "MUG", quantity: 1 }]);
+  using ctx = testContext(f.logger);
+  assert.equal((await saga.drive("o-1", ctx)).status, "CANCELLED");
+  assert.deepEqual(spans.map((s) => s.name), [
+    "checkout createOrder",
+    "checkout reserveStock",
+    "checkout chargePayment",
+    // A refused step may have done something: its compensation runs too (a refund voids it).
+    "checkout chargePayment undo",
+    "checkout reserveStock undo",
+    "checkout createOrder undo",
+  ]);
+  for (const span of spans) {
+    assert.equal(span.trace.traceId, ctx.trace.traceId);
+    assert.equal(span.trace.parentSpanId, ctx.trace.spanId);
+  }
+  assert.deepEqual(errors, ["checkout chargePayment"], "the refused step's span records why");
+  assert.equal(spans[1]?.attributes["flotilla.saga.step"], "reserveStock");
+  assert.equal(spans[3]?.attributes["flotilla.saga.phase"], "compensation");
+  // What a step appends is in its span's trace.
+  const reserved = (await f.appended()).find((e) => e.type === "StockReserved")!;
+  assert.equal(reserved.metadata.traceparent, formatTraceparent(spans[1]!.trace));
 });

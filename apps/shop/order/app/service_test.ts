@@ -351,8 +351,10 @@ Deno.test("order service is ready only while its database and every extra check 
 });
 
 Deno.test("order.listCheckouts() shows a checkout parked by a failing compensation; resumeCheckout() finishes it", async () => {
-  await using f = await setup();
-  const { client, inventory, store } = f;
+  await using f = await fixture();
+  const { inventory, store } = f;
+  const service = createOrderService({ ...f, checkout: { compensationAttempts: 8 } });
+  const client = createClient(orderContract, localCallHandler(service), { caller: "gateway" });
   // carol cannot pay: the checkout compensates, and releasing her stock keeps failing.
   inventory.fail("release", { error: new UnavailableError("inventory is down") }, 1_000);
   const parked = await client.call("placeOrder", {

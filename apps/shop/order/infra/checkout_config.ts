@@ -33,9 +33,24 @@ export function parseCheckoutProtocol(value: string | undefined): CheckoutProtoc
   return protocol;
 }
 
+/** Reads `FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS`: a whole number from 1, or unset. */
+export function parseCompensationAttempts(value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  const attempts = Number(value);
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(
+      `Cannot read FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS as it must be a whole number from 1: current value is "${value}"`,
+    );
+  }
+  return attempts;
+}
+
 /** Opens the checkout's saga store and participants for `node`, whose database is `db`. */
 export async function openCheckout(node: ServiceNode, db: DatabaseSync): Promise<CheckoutConfig> {
   const protocol = parseCheckoutProtocol(Deno.env.get("FLOTILLA_CHECKOUT"));
+  const compensationAttempts = parseCompensationAttempts(
+    Deno.env.get("FLOTILLA_CHECKOUT_COMPENSATION_ATTEMPTS"),
+  );
   const eventStore = node.env.eventStore;
   const sagas = eventStore.startsWith("postgres://") || eventStore.startsWith("postgresql://")
     ? await openSagaStore({ kind: "postgres", url: eventStore, schema: "flotilla_tx" })
@@ -47,6 +62,8 @@ export async function openCheckout(node: ServiceNode, db: DatabaseSync): Promise
       sagas,
       protocol,
       owner: node.env.instanceId,
+      tracer: node.telemetry.tracer,
+      ...(compensationAttempts === undefined ? {} : { compensationAttempts }),
       onSettled: (saga) => {
         const outcome = saga.status.toLowerCase();
         const seconds = Math.max(0, saga.updatedAt - saga.createdAt) / 1000;
