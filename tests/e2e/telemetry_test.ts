@@ -106,6 +106,27 @@ Deno.test("telemetry of the shop: one trace per checkout, promtool-clean /metric
     assert.equal(orderServer.attributes["flotilla.transport"], transport);
     assert.equal(orderServer.attributes["flotilla.caller"], "gateway");
 
+    // The checkout's saga steps and the order's event store writes are spans under placeOrder.
+    const descends = (span: ReceivedSpan, ancestor: ReceivedSpan) => {
+      for (let s: ReceivedSpan | undefined = span; s?.parentSpanId;) {
+        if (s.parentSpanId === ancestor.spanId) return true;
+        s = inTrace().find((p) => p.spanId === s!.parentSpanId);
+      }
+      return false;
+    };
+    const step = await find(
+      "a checkout step span",
+      (s) => s.service === "order" && /^checkout(-tcc)? confirmOrder$/.test(s.name),
+    );
+    assert.equal(step.attributes["flotilla.saga.step"], "confirmOrder");
+    assert.ok(descends(step, orderServer), "the step runs under placeOrder");
+    const append = await find(
+      "an event store write span",
+      (s) => s.service === "order" && s.name === "append order" && s.kind === CLIENT,
+    );
+    assert.equal(append.attributes["db.system.name"], "sqlite");
+    assert.ok(descends(append, orderServer), "the write runs under placeOrder");
+
     // The order service calls inventory and payment from its placeOrder (whatever the protocol
     // of the checkout: reserve/charge, or the TCC try/confirm actions).
     for (const peer of ["inventory", "payment"]) {

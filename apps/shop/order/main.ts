@@ -59,6 +59,8 @@ projector.closed.then(
 const checkout = await openCheckout(node, db);
 const store = new EventSourcedOrderStore({
   events,
+  tracer: node.telemetry.tracer,
+  dbSystem: node.env.eventStore.startsWith("postgres") ? "postgresql" : "sqlite",
   waitForReadSide: (position, signal) =>
     projector.waitFor(position, signal === undefined ? {} : { signal }),
 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatTraceparent } from "@flotilla/core";
+import { childTrace, formatTraceparent, type TraceContext } from "@flotilla/core";
 import {
   AggregateRepository,
   defineAggregate,
@@ -47,6 +47,19 @@ export interface EventSourcedOrderStoreOptions {
   waitForReadSide?: WaitForReadSide;
   /** Times a step is decided again after another writer appended first. @default {5} */
   maxRetries?: number;
+  /** Traces each write made in a trace as a database span (`@flotilla/telemetry`'s `Tracer`). */
+  tracer?: DatabaseTracer;
+  /** The event store's database, for the spans' `db.system.name`. @default {"sqlite"} */
+  dbSystem?: "sqlite" | "postgresql";
+}
+
+/** What {@link EventSourcedOrderStore} needs of a tracer. */
+export interface DatabaseTracer {
+  /** Starts a span whose own context is `trace`. */
+  startSpan(
+    name: string,
+    options: { kind: "client"; trace: TraceContext; attributes: Record<string, string> },
+  ): { recordError(error: unknown): unknown; end(): void };
 }
 
 /**
@@ -67,11 +80,15 @@ export class EventSourcedOrderStore implements OrderStore {
   readonly #events: EventStore;
   readonly #orders: AggregateRepository<Order | undefined, OrderEvent>;
   readonly #waitForReadSide: WaitForReadSide | undefined;
+  readonly #tracer: DatabaseTracer | undefined;
+  readonly #dbSystem: string;
 
   /** Creates the store over `options.events`. */
   constructor(options: EventSourcedOrderStoreOptions) {
     this.#events = options.events;
     this.#waitForReadSide = options.waitForReadSide;
+    this.#tracer = options.tracer;
+    this.#dbSystem = options.dbSystem ?? "sqlite";
     this.#orders = new AggregateRepository({
       store: options.events,
       aggregate: orderAggregate,
@@ -84,11 +101,12 @@ export class EventSourcedOrderStore implements OrderStore {
     placed: OrderEvent & { type: "OrderPlaced" },
     options: OrderWriteOptions = {},
   ): Promise<CreateOutcome> {
-    const result = await this.#orders.execute(
-      placed.data.orderId,
-      (order) => order === undefined ? [placed] : [],
-      writeOptions(options),
-    );
+    const result = await this.#traced(options, () =>
+      this.#orders.execute(
+        placed.data.orderId,
+        (order) => order === undefined ? [placed] : [],
+        writeOptions(options),
+      ));
     await this.#settle(result.position, options);
     return { created: result.events.length > 0, order: result.state! };
   }
@@ -102,10 +120,11 @@ export class EventSourcedOrderStore implements OrderStore {
     decide: (order: Order) => OrderEvent[],
     options: OrderWriteOptions = {},
   ): Promise<Order> {
-    const result = await this.#orders.execute(orderId, (order) => {
-      if (order === undefined) throw orderNotFound(orderId);
-      return decide(order);
-    }, writeOptions(options));
+    const result = await this.#traced(options, () =>
+      this.#orders.execute(orderId, (order) => {
+        if (order === undefined) throw orderNotFound(orderId);
+        return decide(order);
+      }, writeOptions(options)));
     await this.#settle(result.position, options);
     return result.state!;
   }
@@ -116,6 +135,28 @@ export class EventSourcedOrderStore implements OrderStore {
   ): Promise<OrderHistoryEntry[]> {
     const events = await this.#events.readStream(orderStream(orderId), signalOf(options));
     return events.map(historyEntry);
+  }
+
+  /** A write (read the stream, decide, append) as a span under the writer's trace. */
+  async #traced<T>(options: OrderWriteOptions, write: () => Promise<T>): Promise<T> {
+    if (!this.#tracer || options.trace === undefined) return await write();
+    const span = this.#tracer.startSpan("append order", {
+      kind: "client",
+      trace: childTrace(options.trace),
+      attributes: {
+        "db.system.name": this.#dbSystem,
+        "db.operation.name": "append",
+        "db.collection.name": "order",
+      },
+    });
+    try {
+      return await write();
+    } catch (error) {
+      span.recordError(error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   async #settle(position: string | undefined, options: OrderWriteOptions): Promise<void> {
