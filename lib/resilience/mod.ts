@@ -69,6 +69,13 @@ export {
 } from "./retry.ts";
 export { RetryBudget, type RetryBudgetOptions, type RetryBudgetStats } from "./retry_budget.ts";
 export { Bulkhead, type BulkheadOptions, type Release } from "./bulkhead.ts";
+export {
+  type RateLimit,
+  type RateLimitedData,
+  RateLimitedError,
+  RateLimiter,
+  type RateLimiterOptions,
+} from "./rate_limiter.ts";
 export { OutlierDetector, type OutlierEvent, type OutlierOptions } from "./outlier_detector.ts";
 export { type FallbackOptions, withFallback } from "./fallback.ts";
 export {

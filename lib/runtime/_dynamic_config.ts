@@ -2,7 +2,13 @@
 
 import { timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { type Logger, type LogLevel, PROBLEM_CONTENT_TYPE } from "@flotilla/core";
+import {
+  type Context,
+  type Logger,
+  type LogLevel,
+  PROBLEM_CONTENT_TYPE,
+  type Service,
+} from "@flotilla/core";
 import {
   configHandler,
   type ConfigSource,
@@ -14,7 +20,7 @@ import { chaosBus, chaosConfigSchema, chaosEndpointTransport, ChaosEngine } from
 import type { Bus } from "@flotilla/bus";
 import type { EndpointTransport } from "@flotilla/client";
 import { httpCaller } from "@flotilla/http";
-import type { PolicyConfig } from "@flotilla/resilience";
+import { type PolicyConfig, RateLimiter } from "@flotilla/resilience";
 import { type RuntimeConfig, runtimeConfigSchema } from "./runtime_config.ts";
 
 /** What {@link openDynamicConfig} needs. */
@@ -51,6 +57,8 @@ export interface DynamicConfig extends AsyncDisposable {
   transport(base?: EndpointTransport): EndpointTransport;
   /** Opens the bus with `open` and wraps it with the bus-side chaos rules. */
   chaosBus(open: () => Promise<Bus>): Promise<Bus>;
+  /** `service` with its handlers refused beyond the `rateLimit` in force (`RATE_LIMITED`). */
+  rateLimited<S extends Service>(service: S): S;
 }
 
 /**
@@ -102,6 +110,18 @@ export async function openDynamicConfig(options: DynamicConfigOptions): Promise<
       });
     }
   });
+  // The inbound rate limit follows `rateLimit`: one bucket, its limits updated in place.
+  let limiter: RateLimiter | undefined;
+  subscriptions.push(store.subscribe((c) => c.rateLimit, (limit) => {
+    if (limit === undefined) {
+      if (limiter) logger.info("rate limit lifted");
+      limiter = undefined;
+      return;
+    }
+    if (limiter) limiter.update(limit);
+    else limiter = new RateLimiter({ ...limit, name: service });
+    logger.info("rate limit set", { ...limiter.limit });
+  }, { immediate: true }));
   const describe = configHandler(store);
   return {
     store,
@@ -126,6 +146,20 @@ export async function openDynamicConfig(options: DynamicConfigOptions): Promise<
     },
     async chaosBus(open) {
       return chaosBus(await open(), chaos);
+    },
+    rateLimited(target) {
+      const handlers: Record<string, (input: unknown, ctx: Context) => unknown> = {};
+      for (
+        const [action, handler] of Object.entries(
+          target.handlers as Record<string, (input: unknown, ctx: Context) => unknown>,
+        )
+      ) {
+        handlers[action] = (input, ctx) => {
+          limiter?.acquire();
+          return handler(input, ctx);
+        };
+      }
+      return { ...target, handlers } as typeof target;
     },
     async [Symbol.asyncDispose]() {
       for (const subscription of subscriptions.splice(0)) subscription[Symbol.dispose]();

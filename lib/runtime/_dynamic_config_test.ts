@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { Logger, MemorySink } from "@flotilla/core";
+import { z } from "zod";
+import {
+  createContext,
+  defineContract,
+  defineService,
+  type FlotillaError,
+  Logger,
+  MemorySink,
+} from "@flotilla/core";
 import { MemoryConfigSource } from "@flotilla/config";
 import type { PolicyConfig } from "@flotilla/resilience";
 import { openDynamicConfig, tokenGuard } from "./_dynamic_config.ts";
@@ -112,4 +120,40 @@ Deno.test("tokenGuard() serves GET /config to the token's holder only", async ()
     guarded(new Request("http://x/config", { headers: { authorization: "Bearer s3cret" } })).status,
     200,
   );
+});
+
+Deno.test("openDynamicConfig() limits a service's inbound rate as rateLimit says, hot", async () => {
+  const source = new MemoryConfigSource({});
+  const { config } = await open(source);
+  await using _ = config;
+  const contract = defineContract({
+    name: "order",
+    version: "1.0.0",
+    actions: { ping: { input: z.object({}), output: z.object({ ok: z.boolean() }) } },
+  });
+  let ran = 0;
+  const service = config.rateLimited(defineService(contract, {
+    ping: () => (ran++, { ok: true }),
+  }));
+  using ctx = createContext({ service: "order", action: "ping" });
+  const ping = async () => {
+    try {
+      await service.handlers.ping({}, ctx);
+      return "ok";
+    } catch (error) {
+      return (error as FlotillaError).code;
+    }
+  };
+  assert.deepEqual(await Promise.all([1, 2, 3].map(ping)), ["ok", "ok", "ok"], "no limit yet");
+
+  await config.store.apply({ rateLimit: { ratePerSecond: 0.001, burst: 2 } });
+  assert.deepEqual(await Promise.all([1, 2, 3].map(ping)), ["ok", "ok", "RATE_LIMITED"]);
+  assert.equal(ran, 5, "a refused call never reaches its handler");
+
+  const refused = await config.store.apply({ rateLimit: { ratePerSecond: -1 } });
+  assert.equal(refused.type, "rejected");
+  assert.equal(await ping(), "RATE_LIMITED", "an invalid limit leaves the one in force");
+
+  await config.store.apply({});
+  assert.equal(await ping(), "ok", "lifted");
 });

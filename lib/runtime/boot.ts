@@ -337,7 +337,7 @@ export async function bootService(
     async serve(service) {
       const onStop = service.onStop;
       const wrapped: Service = {
-        ...chaosService(dynamic.chaos, crashPoints.wrap(service)),
+        ...dynamic.rateLimited(chaosService(dynamic.chaos, crashPoints.wrap(service))),
         onStop: async () => {
           await stopAll();
           await onStop?.();

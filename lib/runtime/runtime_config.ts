@@ -20,6 +20,11 @@ export interface RuntimeConfig {
   readonly featureFlags?: Readonly<Record<string, boolean>> | undefined;
   /** Fault-injection rules (`@flotilla/chaos`), hot. */
   readonly chaos?: ChaosConfig | undefined;
+  /**
+   * The service's inbound rate limit, hot: calls beyond it are refused with
+   * `RATE_LIMITED` (429) before their handler runs; unset, none.
+   */
+  readonly rateLimit?: { readonly ratePerSecond: number; readonly burst?: number } | undefined;
   /** Any other key, for the application. */
   readonly [key: string]: unknown;
 }
@@ -40,7 +45,7 @@ const policiesSchema = z.unknown().transform((value, ctx) => {
  * The schema of {@link RuntimeConfig} without its `chaos` section (a
  * section of its own, validated by `chaosConfigSchema`): `logLevel`,
  * `policies` (checked by `parsePolicyConfig`, issues at their paths),
- * `featureFlags`; other keys pass through for the application.
+ * `featureFlags`, `rateLimit`; other keys pass through for the application.
  *
  * @example
  * ```ts
@@ -54,6 +59,10 @@ export const runtimeConfigSchema: StandardSchema = z.looseObject({
   logLevel: z.enum(["debug", "info", "warn", "error"]).optional(),
   policies: policiesSchema.optional(),
   featureFlags: z.record(z.string(), z.boolean()).optional(),
+  rateLimit: z.strictObject({
+    ratePerSecond: z.number().positive(),
+    burst: z.number().min(1).optional(),
+  }).optional(),
 });
 
 function pathOf(pointer: string): (string | number)[] {
