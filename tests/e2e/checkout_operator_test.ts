@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "@flotilla/testing";
 import { e2eCheckout, startShop } from "../support/shop.ts";
-import { configOf, flotilla } from "../support/config.ts";
+import { configOf, flotilla, refuseReleases } from "../support/config.ts";
 
 interface Order {
   orderId: string;
@@ -40,27 +40,7 @@ Deno.test({
     const before = await kettles();
 
     // Inventory refuses every release: carol's declined order cannot give its kettle back.
-    const added = await flotilla(shop, [
-      "chaos",
-      "add",
-      "--service",
-      "inventory",
-      "--id",
-      "no-release",
-      "--side",
-      "server",
-      "--action",
-      "release",
-      "--error",
-      "UNAVAILABLE",
-      "--percentage",
-      "100",
-    ]);
-    assert.equal(added.code, 0, added.err);
-    await waitFor(async () => {
-      const config = await configOf(shop, "inventory");
-      return config.values.chaos?.rules.some((r) => r.id === "no-release") ?? false;
-    }, { what: "inventory to load the chaos rule" });
+    await refuseReleases(shop);
 
     const placed = await shop.post<Order>("/orders", {
       customerId: "carol",

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { waitFor } from "@flotilla/testing";
 import { e2eCheckout, startShop } from "../support/shop.ts";
-import { configOf, flotilla } from "../support/config.ts";
+import { configOf, flotilla, refuseReleases } from "../support/config.ts";
 import { type Overview, startDashboard } from "../../cli/_dashboard.ts";
 import { DASHBOARD_TITLE } from "../../cli/_dashboard_page.ts";
 
@@ -65,27 +65,7 @@ Deno.test({
     assert.ok(second.traffic!.requests >= 1);
 
     // Inventory refuses every release: carol's declined order cannot give its kettle back.
-    const added = await flotilla(shop, [
-      "chaos",
-      "add",
-      "--service",
-      "inventory",
-      "--id",
-      "no-release",
-      "--side",
-      "server",
-      "--action",
-      "release",
-      "--error",
-      "UNAVAILABLE",
-      "--percentage",
-      "100",
-    ]);
-    assert.equal(added.code, 0, added.err);
-    await waitFor(async () => {
-      const config = await configOf(shop, "inventory");
-      return config.values.chaos?.rules.some((r) => r.id === "no-release") ?? false;
-    }, { what: "inventory to load the chaos rule" });
+    await refuseReleases(shop);
     const withRule = await overview();
     assert.deepEqual(
       withRule.services.find((s) => s.service === "inventory")?.chaos?.rules.map((r) => r.id),

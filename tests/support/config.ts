@@ -7,6 +7,7 @@
 
 import { join } from "node:path";
 import { main } from "../../cli/flotilla.ts";
+import { waitFor } from "@flotilla/testing";
 import type { Shop } from "./shop.ts";
 
 /** What a command printed and returned. */
@@ -62,4 +63,34 @@ export async function writeConfigFile(shop: Shop, service: string, value: unknow
   const temp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   await Deno.writeTextFile(temp, typeof value === "string" ? value : JSON.stringify(value));
   await Deno.rename(temp, path);
+}
+
+/**
+ * Makes the shop's inventory refuse every `release` (server side, through
+ * `flotilla chaos add`, rule id `no-release`) and waits until it follows the
+ * rule: a declined order's compensation then keeps failing, and its checkout
+ * parks as NEEDS_ATTENTION.
+ */
+export async function refuseReleases(shop: Shop): Promise<void> {
+  const added = await flotilla(shop, [
+    "chaos",
+    "add",
+    "--service",
+    "inventory",
+    "--id",
+    "no-release",
+    "--side",
+    "server",
+    "--action",
+    "release",
+    "--error",
+    "UNAVAILABLE",
+    "--percentage",
+    "100",
+  ]);
+  if (added.code !== 0) throw new Error(`flotilla chaos add failed: ${added.err}`);
+  await waitFor(async () => {
+    const config = await configOf(shop, "inventory");
+    return config.values.chaos?.rules.some((r) => r.id === "no-release") ?? false;
+  }, { what: "inventory to load the chaos rule" });
 }
