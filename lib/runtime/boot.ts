@@ -46,6 +46,7 @@ import {
 import { serveService } from "@flotilla/http";
 import { parsePolicyConfig } from "@flotilla/resilience";
 import { CrashPoints } from "./crash_points.ts";
+import { otelEnv } from "./_otel_env.ts";
 import type { ConfigStore } from "@flotilla/config";
 import { type ChaosEngine, chaosService } from "@flotilla/chaos";
 import { openDynamicConfig } from "./_dynamic_config.ts";
@@ -187,7 +188,7 @@ export async function bootService(
     service: contract.name,
     instance: env.instanceId,
     transport: nats === undefined ? env.transport : "nats",
-    ...(options.env ? { env: (name: string) => options.env!.get(name) } : {}),
+    env: otelEnv(options.env ?? Deno.env),
   });
   // Level, policies and chaos rules follow FLOTILLA_CONFIG from now on.
   const dynamic = await openDynamicConfig({

@@ -22,7 +22,10 @@ export function telemetryAccess(
   let url: URL | undefined;
   try {
     const config = readOtelConfig((name) => env[name]);
-    const named = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+    // As the services read it: a collector named by an endpoint, or the default one asked for by
+    // an explicit OTEL_TRACES_EXPORTER (otherwise they export nothing).
+    const named = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT ||
+      env.OTEL_TRACES_EXPORTER;
     if (!config.disabled && named) url = new URL(config.url);
   } catch (error) {
     throw new InvalidSettingError(

@@ -26,6 +26,13 @@ Deno.test("telemetryAccess() grants no address without an endpoint or with expor
   );
 });
 
+Deno.test("telemetryAccess() grants the default collector when OTEL_TRACES_EXPORTER asks for it", () => {
+  assert.deepEqual(telemetryAccess({ OTEL_TRACES_EXPORTER: "otlp" }).addresses, [
+    { hostname: "localhost", port: 4318 },
+  ]);
+  assert.deepEqual(telemetryAccess({ OTEL_TRACES_EXPORTER: "none" }).addresses, []);
+});
+
 Deno.test("telemetryAccess() refuses invalid OTEL_* variables", () => {
   assert.throws(
     () => telemetryAccess({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
