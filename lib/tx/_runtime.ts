@@ -219,3 +219,40 @@ export async function recoverClaimable<V>(
   }
   return result;
 }
+
+/**
+ * Starts a saga or TCC transaction shared by the orchestrator and the
+ * coordinator: inserts `fresh` owned and leased by this process, or, when
+ * its id exists, takes the existing one over — unless `ours` says it is not
+ * of this kind and name (`conflict` is thrown), it waits for an operator, or
+ * another live process holds its lease. Returns the lease to drive, or the
+ * existing record to show as it stands.
+ */
+export async function insertOrClaim(
+  rt: Runtime,
+  fresh: Pick<TxRecord, "id" | "kind" | "name" | "status" | "state" | "deadlineAt">,
+  now: number,
+  ours: (existing: TxRecord) => boolean,
+  conflict: (existing: TxRecord | undefined) => TxError,
+): Promise<Leased | TxRecord> {
+  const record: TxRecord = {
+    ...fresh,
+    error: null,
+    owner: rt.owner,
+    leaseUntil: now + rt.leaseMs,
+    version: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  if (await rt.store.insert(record, [{ at: now, type: `${fresh.kind}.started` }])) {
+    const leased = new Leased(rt, record);
+    await leased.fault("afterPersist");
+    return leased;
+  }
+  const existing = await rt.store.get(fresh.id);
+  if (existing === undefined || !ours(existing)) throw conflict(existing);
+  const claimed = existing.status === "NEEDS_ATTENTION"
+    ? undefined
+    : await rt.store.claim(fresh.id, rt.owner, now, rt.leaseMs);
+  return claimed === undefined ? existing : new Leased(rt, claimed);
+}

@@ -10,6 +10,7 @@ import {
   attempt,
   type DriverOptions,
   type Entry,
+  insertOrClaim,
   KeyedQueue,
   Leased,
   recoverClaimable,
@@ -212,41 +213,28 @@ export class SagaOrchestrator implements AsyncDisposable {
           compensationAttempts: 0,
         })),
       };
-      const record: TxRecord = {
-        id,
-        kind: "saga",
-        name: def.name,
-        status: "RUNNING",
-        state,
-        error: null,
-        deadlineAt: timeoutMs === undefined ? null : now + timeoutMs,
-        owner: this.#rt.owner,
-        leaseUntil: now + this.#rt.leaseMs,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
-      let leased: Leased;
-      if (await this.#rt.store.insert(record, [{ at: now, type: "saga.started" }])) {
-        leased = new Leased(this.#rt, record);
-        await leased.fault("afterPersist");
-      } else {
-        const existing = await this.#rt.store.get(id);
-        if (existing === undefined || existing.kind !== "saga" || existing.name !== def.name) {
-          throw new TxError(
+      const started = await insertOrClaim(
+        this.#rt,
+        {
+          id,
+          kind: "saga",
+          name: def.name,
+          status: "RUNNING",
+          state,
+          deadlineAt: timeoutMs === undefined ? null : now + timeoutMs,
+        },
+        now,
+        (existing) => existing.kind === "saga" && existing.name === def.name,
+        (existing) =>
+          new TxError(
             "TX_ID_CONFLICT",
             `Cannot start saga "${id}" of "${def.name}" as the id is taken by ${
               existing?.kind ?? "another"
             } "${existing?.name ?? "?"}"`,
-          );
-        }
-        const claimed = existing.status === "NEEDS_ATTENTION"
-          ? undefined
-          : await this.#rt.store.claim(id, this.#rt.owner, now, this.#rt.leaseMs);
-        if (claimed === undefined) return view(existing) as SagaView<R>;
-        leased = new Leased(this.#rt, claimed);
-      }
-      return await this.#drive(def, leased, options.signal) as SagaView<R>;
+          ),
+      );
+      if (!(started instanceof Leased)) return view(started) as SagaView<R>;
+      return await this.#drive(def, started, options.signal) as SagaView<R>;
     });
   }
 

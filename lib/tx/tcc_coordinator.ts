@@ -10,6 +10,7 @@ import {
   attempt,
   type DriverOptions,
   type Entry,
+  insertOrClaim,
   KeyedQueue,
   Leased,
   recoverClaimable,
@@ -258,41 +259,28 @@ export class TccCoordinator implements AsyncDisposable {
           phaseTwoAttempts: 0,
         })),
       };
-      const record: TxRecord = {
-        id: txId,
-        kind: "tcc",
-        name: this.#name,
-        status: "TRYING",
-        state,
-        error: null,
-        deadlineAt: now + (options.timeoutMs ?? this.#timeoutMs),
-        owner: this.#rt.owner,
-        leaseUntil: now + this.#rt.leaseMs,
-        version: 0,
-        createdAt: now,
-        updatedAt: now,
-      };
-      let leased: Leased;
-      if (await this.#rt.store.insert(record, [{ at: now, type: "tcc.started" }])) {
-        leased = new Leased(this.#rt, record);
-        await leased.fault("afterPersist");
-      } else {
-        const existing = await this.#rt.store.get(txId);
-        if (existing === undefined || existing.kind !== "tcc") {
-          throw new TxError(
+      const started = await insertOrClaim(
+        this.#rt,
+        {
+          id: txId,
+          kind: "tcc",
+          name: this.#name,
+          status: "TRYING",
+          state,
+          deadlineAt: now + (options.timeoutMs ?? this.#timeoutMs),
+        },
+        now,
+        (existing) => existing.kind === "tcc",
+        (existing) =>
+          new TxError(
             "TX_ID_CONFLICT",
             `Cannot run TCC transaction "${txId}" as the id is taken by ${
               existing?.kind ?? "another"
             } "${existing?.name ?? "?"}"`,
-          );
-        }
-        const claimed = existing.status === "NEEDS_ATTENTION"
-          ? undefined
-          : await this.#rt.store.claim(txId, this.#rt.owner, now, this.#rt.leaseMs);
-        if (claimed === undefined) return view(existing);
-        leased = new Leased(this.#rt, claimed);
-      }
-      return await this.#drive(leased, options.signal);
+          ),
+      );
+      if (!(started instanceof Leased)) return view(started);
+      return await this.#drive(started, options.signal);
     });
   }
 
