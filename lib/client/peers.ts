@@ -14,7 +14,7 @@ import {
   systemClock,
 } from "@flotilla/core";
 import type { Registry } from "@flotilla/discovery";
-import { httpCaller } from "@flotilla/http";
+import { Http1Agent, httpCaller } from "@flotilla/http";
 import { parsePolicyConfig, type PolicyConfig, resolvePolicy } from "@flotilla/resilience";
 import { PeerEndpoints } from "./endpoints.ts";
 import type { PipelineEvent } from "./events.ts";
@@ -32,7 +32,10 @@ export interface PeersOptions {
    * per peer and action; replaced at runtime with {@link Peers.setPolicies}.
    */
   policies?: PolicyConfig;
-  /** Sends one attempt to one endpoint. @default {HTTP} */
+  /**
+   * Sends one attempt to one endpoint. @default {HTTP: `http:` endpoints over
+   * kept HTTP/1.1 connections the peers own, others through `fetch`}
+   */
   transport?: EndpointTransport;
   /** Clock of deadlines, breakers and budgets. @default {systemClock} */
   clock?: Clock;
@@ -63,14 +66,21 @@ export class Peers implements AsyncDisposable {
   /** The pipeline in force per peer, and the policy slice it was built from. */
   readonly #current = new Map<string, { pipeline: Pipeline; slice: string }>();
   readonly #transport: EndpointTransport;
+  /** The HTTP connections of the default transport, closed with the peers. */
+  readonly #agent: Http1Agent | undefined;
   #policies: PolicyConfig;
 
   /** Creates the peers; nothing is watched until a client is made. */
   constructor(options: PeersOptions) {
     this.#options = options;
     this.#policies = options.policies ?? {};
-    const send = httpCaller();
-    this.#transport = options.transport ?? ((endpoint, call) => send(endpoint.url, call));
+    if (options.transport) {
+      this.#transport = options.transport;
+    } else {
+      const agent = this.#agent = new Http1Agent();
+      const send = httpCaller({ agent });
+      this.#transport = (endpoint, call) => send(endpoint.url, call);
+    }
   }
 
   /** A typed client of the service described by `contract`. */
@@ -156,8 +166,9 @@ export class Peers implements AsyncDisposable {
     this.#current.set(service, { pipeline, slice: sliceOf(config, service) });
   }
 
-  /** Stops every discovery watch. */
+  /** Stops every discovery watch and closes the default transport's connections. */
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#agent?.close();
     await Promise.all([...this.#endpoints.values()].map((e) => e[Symbol.asyncDispose]()));
     this.#endpoints.clear();
     this.#pipelines.clear();

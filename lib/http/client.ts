@@ -14,10 +14,17 @@ import {
   UnavailableError,
 } from "@flotilla/core";
 import { HEADERS } from "./headers.ts";
+import { type Http1Agent, Http1Error, type Http1Target } from "./http1_agent.ts";
 
 /** Options of {@link httpCaller}. */
 export interface HttpCallerOptions {
-  /** The fetch to use. @default {globalThis.fetch} */
+  /**
+   * Sends `http:` calls over this agent's kept HTTP/1.1 connections, at
+   * about a quarter of `fetch`'s CPU per call; its owner closes it. Without
+   * one, and for `https:` endpoints, calls go through `fetch`.
+   */
+  agent?: Http1Agent;
+  /** The fetch to use when there is no agent, or for `https:`. @default {globalThis.fetch} */
   fetch?: typeof fetch;
 }
 
@@ -40,8 +47,8 @@ export type HttpCaller = (baseUrl: string, call: OutboundCall) => Promise<unknow
  */
 export function httpCaller(options: HttpCallerOptions = {}): HttpCaller {
   const fetchImpl = options.fetch ?? globalThis.fetch;
+  const agent = options.agent;
   return async (baseUrl, call) => {
-    const url = urlOf(baseUrl, call.action);
     const headers: Record<string, string> = {
       "content-type": "application/json",
       [HEADERS.traceparent]: formatTraceparent(call.trace),
@@ -50,6 +57,9 @@ export function httpCaller(options: HttpCallerOptions = {}): HttpCaller {
     };
     if (call.trace.tracestate) headers[HEADERS.tracestate] = call.trace.tracestate;
     if (call.idempotencyKey !== undefined) headers[HEADERS.idempotencyKey] = call.idempotencyKey;
+    const endpoint = agent ? endpointOf(baseUrl) : undefined;
+    if (endpoint) return await sendOverAgent(agent!, endpoint, baseUrl, call, headers);
+    const url = urlOf(baseUrl, call.action);
     let response: Response;
     try {
       response = await fetchImpl(url, {
@@ -76,19 +86,110 @@ export function httpCaller(options: HttpCallerOptions = {}): HttpCaller {
     } catch (error) {
       if (error instanceof FlotillaError) throw error;
       if (call.signal.aborted) throw abortError(call, call.signal.reason);
-      if (error instanceof SyntaxError) {
-        throw new FlotillaError(
-          "BAD_RESPONSE",
-          `${call.service}.${call.action} replied with invalid JSON`,
-          {
-            kind: "INTERNAL",
-            cause: error,
-          },
-        );
-      }
+      if (error instanceof SyntaxError) throw badResponse(call, error);
       throw connectionError(call, baseUrl, error);
     }
   };
+}
+
+/** An `http:` base URL taken apart once: where to connect, and the path in front of `/rpc/`. */
+interface AgentEndpoint {
+  readonly target: Http1Target;
+  readonly pathPrefix: string;
+  /** `/rpc/<action>` paths, built once per action. */
+  readonly paths: Map<string, string>;
+}
+
+const endpoints = new Map<string, AgentEndpoint | null>();
+
+/** The agent endpoint of `baseUrl`, or null when it is not plain `http:` (then fetch it). */
+function endpointOf(baseUrl: string): AgentEndpoint | null {
+  let endpoint = endpoints.get(baseUrl);
+  if (endpoint === undefined) {
+    endpoint = null;
+    const url = URL.parse(baseUrl);
+    if (url?.protocol === "http:" && !url.username && !url.password) {
+      endpoint = {
+        target: {
+          hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+          port: Number(url.port || 80),
+        },
+        pathPrefix: url.pathname.replace(/\/$/, ""),
+        paths: new Map(),
+      };
+    }
+    if (endpoints.size > 10_000) endpoints.clear();
+    endpoints.set(baseUrl, endpoint);
+  }
+  return endpoint;
+}
+
+async function sendOverAgent(
+  agent: Http1Agent,
+  endpoint: AgentEndpoint,
+  baseUrl: string,
+  call: OutboundCall,
+  headers: Record<string, string>,
+): Promise<unknown> {
+  let path = endpoint.paths.get(call.action);
+  if (path === undefined) {
+    path = `${endpoint.pathPrefix}/rpc/${encodeURIComponent(call.action)}`;
+    endpoint.paths.set(call.action, path);
+  }
+  let status: number;
+  let body: Uint8Array;
+  try {
+    ({ status, body } = await agent.request(endpoint.target, {
+      method: "POST",
+      path,
+      headers,
+      body: JSON.stringify(call.input ?? {}),
+      signal: call.signal,
+      replayable: call.idempotent || call.idempotencyKey !== undefined,
+    }));
+  } catch (error) {
+    if (call.signal.aborted) throw abortError(call, call.signal.reason);
+    throw agentError(call, baseUrl, error);
+  }
+  const text = decoder.decode(body);
+  if (status >= 200 && status < 300) {
+    if (status === 204) return undefined;
+    try {
+      return JSON.parse(text);
+    } catch (error) {
+      throw badResponse(call, error);
+    }
+  }
+  throw fromProblem(parseJson(text), status);
+}
+
+const decoder = new TextDecoder();
+
+function agentError(call: OutboundCall, baseUrl: string, error: unknown): FlotillaError {
+  if (!(error instanceof Http1Error)) return connectionError(call, baseUrl, error);
+  if (error.code === "INVALID_REQUEST") {
+    return new FlotillaError("INVALID_HEADER", error.message, {
+      kind: "INVALID_ARGUMENT",
+      cause: error,
+    });
+  }
+  if (error.code === "PROTOCOL") return badResponse(call, error);
+  return new UnavailableError(`Cannot reach ${call.service} at ${baseUrl}`, {
+    // Nothing was sent when no connection could be opened: any call may go elsewhere.
+    code: error.code === "CONNECT" ? "CONNECTION_REFUSED" : "CONNECTION_FAILED",
+    cause: error,
+    data: { service: call.service, endpoint: baseUrl },
+  });
+}
+
+function badResponse(call: OutboundCall, cause: unknown): FlotillaError {
+  return new FlotillaError(
+    "BAD_RESPONSE",
+    `${call.service}.${call.action} replied with ${
+      cause instanceof SyntaxError ? "invalid JSON" : "an invalid HTTP answer"
+    }`,
+    { kind: "INTERNAL", cause },
+  );
 }
 
 /** Options of {@link httpCallHandler}. */

@@ -22,5 +22,15 @@ export {
   httpCallHandler,
   type HttpCallOptions,
 } from "./client.ts";
+export {
+  Http1Agent,
+  type Http1AgentOptions,
+  Http1Error,
+  type Http1ErrorCode,
+  type Http1Request,
+  type Http1Response,
+  type Http1Socket,
+  type Http1Target,
+} from "./http1_agent.ts";
 export { problemResponse } from "./problem.ts";
 export { HEADERS, isValidIdempotencyKey } from "./headers.ts";
