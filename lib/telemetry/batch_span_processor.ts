@@ -76,6 +76,8 @@ export class BatchSpanProcessor implements SpanProcessor, AsyncDisposable {
   readonly #onExportError: (error: unknown, count: number) => void;
   #queue: SpanData[] = [];
   #timer: number | undefined;
+  /** Whether the pending timer is the immediate one of a full batch. */
+  #exportSoon = false;
   #exporting: Promise<void> | undefined;
   #dropped = 0;
   #stopped = false;
@@ -117,8 +119,13 @@ export class BatchSpanProcessor implements SpanProcessor, AsyncDisposable {
       return;
     }
     this.#queue.push(span);
-    if (this.#queue.length >= this.#maxBatch && !this.#exporting) this.#schedule(0);
-    else if (this.#timer === undefined && !this.#exporting) this.#schedule(this.#delayMs);
+    // While an export runs, the drain after it schedules what is left.
+    if (this.#exporting) return;
+    // A full batch goes out on the next turn. Spans ending before that turn must not re-arm the
+    // timer: at thousands of spans a second that was a timer created and cancelled per span.
+    if (this.#queue.length >= this.#maxBatch) {
+      if (!this.#exportSoon) this.#schedule(0);
+    } else if (this.#timer === undefined) this.#schedule(this.#delayMs);
   }
 
   /** Exports everything queued now; resolves when done (failures are reported, not thrown). */
@@ -146,8 +153,10 @@ export class BatchSpanProcessor implements SpanProcessor, AsyncDisposable {
 
   #schedule(ms: number): void {
     this.#cancelTimer();
+    this.#exportSoon = ms === 0;
     this.#timer = this.#timers.setTimeout(() => {
       this.#timer = undefined;
+      this.#exportSoon = false;
       void this.#drain();
     }, ms);
   }
@@ -156,6 +165,7 @@ export class BatchSpanProcessor implements SpanProcessor, AsyncDisposable {
     if (this.#timer !== undefined) {
       this.#timers.clearTimeout(this.#timer);
       this.#timer = undefined;
+      this.#exportSoon = false;
     }
   }
 

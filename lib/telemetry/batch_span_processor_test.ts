@@ -77,6 +77,33 @@ Deno.test("BatchSpanProcessor exports a full batch at once, in batches of maxExp
   await processor.shutdown();
 });
 
+Deno.test("BatchSpanProcessor arms one timer for a full batch, however many spans end before it fires", async () => {
+  const manual = new ManualTimers();
+  let armed = 0;
+  const timers = {
+    setTimeout: (callback: () => void, ms: number) => {
+      armed++;
+      return manual.setTimeout(callback, ms);
+    },
+    clearTimeout: (id: number) => manual.clearTimeout(id),
+  };
+  const exporter = new RecordingExporter();
+  const processor = new BatchSpanProcessor(exporter, {
+    timers,
+    maxExportBatchSize: 4,
+    maxQueueSize: 1_000,
+  });
+  for (let i = 1; i <= 100; i++) processor.onEnd(span(i));
+  // One for the schedule, one when the batch filled up; none per span after that.
+  assert.equal(armed, 2);
+  manual.advance(0);
+  await settle();
+  assert.deepEqual(exporter.batches, [["s1", "s2", "s3", "s4"]]);
+  await processor.forceFlush();
+  assert.equal(exporter.batches.flat().length, 100);
+  await processor.shutdown();
+});
+
 Deno.test("BatchSpanProcessor drops spans beyond maxQueueSize and counts them", async () => {
   const timers = new ManualTimers();
   const exporter = new RecordingExporter();
