@@ -622,7 +622,9 @@ class Connection {
     exchange.signal?.removeEventListener("abort", this.#onAbort);
     this.#resetParser();
     this.#reused = true;
-    if (keepAlive) {
+    // An answer can come before the whole request went out (a 413 to a large body, say); the
+    // rest of that request must not reach the server as the start of the next one.
+    if (keepAlive && exchange.sent) {
       this.idleSince = performance.now();
       this.#hooks.release(this);
     } else {
