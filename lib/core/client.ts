@@ -11,7 +11,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import { deadlines, DeadlineSweeper } from "./deadline_sweeper.ts";
+import { deadlines, DeadlineSweeper, type DeadlineWatch } from "./deadline_sweeper.ts";
 import type { Context } from "./context.ts";
 import type { ActionInput, ActionOutput, ServiceContract } from "./contract.ts";
 import { DeadlineExceededError, FlotillaError, ValidationError } from "./errors.ts";
@@ -81,6 +81,27 @@ export interface ServiceClient<C extends ServiceContract> {
 
 const noop = () => {};
 
+/** Aborts a call's controller at its deadline: one object per call, no closures. */
+class CallDeadline implements DeadlineWatch {
+  readonly deadline: number;
+  readonly #controller: AbortController;
+  readonly #service: string;
+  readonly #action: string;
+
+  constructor(deadline: number, controller: AbortController, service: string, action: string) {
+    this.deadline = deadline;
+    this.#controller = controller;
+    this.#service = service;
+    this.#action = action;
+  }
+
+  expire(): void {
+    this.#controller.abort(
+      new DeadlineExceededError(`${this.#service}.${this.#action} ran out of time`),
+    );
+  }
+}
+
 function link(
   controller: AbortController,
   ...parents: Array<AbortSignal | undefined>
@@ -146,11 +167,8 @@ export function createClient<C extends ServiceContract>(
       }
       // One controller per call, aborted by the shared deadline sweeper: no timer per call.
       const controller = new AbortController();
-      const unwatch = sweeper.watch(
-        deadline,
-        () =>
-          controller.abort(new DeadlineExceededError(`${contract.name}.${action} ran out of time`)),
-      );
+      const watch = new CallDeadline(deadline, controller, contract.name, action);
+      sweeper.add(watch);
       const unlinkCtx = !ctx
         ? noop
         : ctx.onAbort
@@ -172,7 +190,7 @@ export function createClient<C extends ServiceContract>(
           clock,
         });
       } finally {
-        unwatch();
+        sweeper.delete(watch);
         unlinkCtx();
         unlinkSignal();
       }

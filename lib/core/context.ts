@@ -68,7 +68,7 @@ export interface ContextOptions {
   /** The service's logger; the context's logger is a child of it. */
   logger?: Logger;
   /** Aborted when the caller goes away or the host stops. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Clock for the deadline. @default {systemClock} */
   clock?: Clock;
 }

@@ -16,9 +16,15 @@ import { type Clock, systemClock } from "./clock.ts";
 /** How often a sweeper checks its deadlines, in milliseconds. */
 export const SWEEP_INTERVAL_MS = 10;
 
-interface Entry {
-  deadline: number;
-  expire: () => void;
+/**
+ * A deadline watched as is: an object of the watcher's own, such as the
+ * record of a call it keeps anyway, so a watch costs no closure.
+ */
+export interface DeadlineWatch {
+  /** Epoch ms on the sweeper's clock; read at every sweep, so it must not change. */
+  readonly deadline: number;
+  /** Called once the deadline has passed, after the watch is removed. */
+  expire(): void;
 }
 
 /**
@@ -35,7 +41,7 @@ interface Entry {
  */
 export class DeadlineSweeper {
   readonly #clock: Clock;
-  readonly #entries = new Set<Entry>();
+  readonly #entries = new Set<DeadlineWatch>();
   #interval: ReturnType<typeof setInterval> | undefined;
 
   /** Creates a sweeper reading `clock`. */
@@ -53,14 +59,28 @@ export class DeadlineSweeper {
    * passed; returns a function that cancels the watch.
    */
   watch(deadline: number, expire: () => void): () => void {
-    const entry: Entry = { deadline, expire };
-    this.#entries.add(entry);
+    const entry: DeadlineWatch = { deadline, expire };
+    this.add(entry);
+    return () => this.delete(entry);
+  }
+
+  /**
+   * Watches `watch` until its deadline passes (then calls its `expire()`)
+   * or {@link DeadlineSweeper.delete} removes it: {@link DeadlineSweeper.watch}
+   * without the closures.
+   */
+  add(watch: DeadlineWatch): void {
+    this.#entries.add(watch);
     if (this.#interval === undefined) {
       // Kept referenced: a call waiting for its deadline is work in progress, and every
       // watch ends by its deadline at the latest, which then clears the interval.
       this.#interval = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     }
-    return () => this.#remove(entry);
+  }
+
+  /** Stops watching `watch` (added with {@link DeadlineSweeper.add}); nothing if not watched. */
+  delete(watch: DeadlineWatch): void {
+    this.#entries.delete(watch);
   }
 
   /**
@@ -73,7 +93,7 @@ export class DeadlineSweeper {
     const now = this.#clock.now();
     for (const entry of this.#entries) {
       if (entry.deadline <= now) {
-        this.#remove(entry);
+        this.#entries.delete(entry);
         entry.expire();
       }
     }
@@ -81,10 +101,6 @@ export class DeadlineSweeper {
       clearInterval(this.#interval);
       this.#interval = undefined;
     }
-  }
-
-  #remove(entry: Entry): void {
-    this.#entries.delete(entry);
   }
 }
 

@@ -32,3 +32,24 @@ Deno.test("DeadlineSweeper stops its interval when nothing is watched", async ()
   sweeper.sweep();
   // The test sanitizer fails the test if an interval were left running.
 });
+
+Deno.test("DeadlineSweeper.add() watches an object of the caller's until delete() or its deadline", () => {
+  const clock = new ManualClock(1_000);
+  const sweeper = new DeadlineSweeper(clock);
+  const expired: string[] = [];
+  const watch = (name: string, deadline: number) => ({
+    deadline,
+    expire: () => void expired.push(name),
+  });
+  const a = watch("a", 1_100);
+  const b = watch("b", 1_100);
+  sweeper.add(a);
+  sweeper.add(b);
+  sweeper.delete(b);
+  sweeper.delete(b);
+  clock.advance(100);
+  sweeper.sweep();
+  sweeper.sweep();
+  assert.deepEqual(expired, ["a"]);
+  assert.equal(sweeper.size, 0);
+});

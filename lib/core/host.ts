@@ -12,7 +12,7 @@
  */
 
 import { type Clock, systemClock } from "./clock.ts";
-import { DeadlineSweeper } from "./deadline_sweeper.ts";
+import { DeadlineSweeper, type DeadlineWatch } from "./deadline_sweeper.ts";
 import { CallContext, type Caller, type Context } from "./context.ts";
 import {
   DeadlineExceededError,
@@ -22,29 +22,71 @@ import {
   ValidationError,
 } from "./errors.ts";
 import { Logger } from "./logger.ts";
-import { toFieldIssues, validate } from "./schema.ts";
+import { type SchemaResult, toFieldIssues, validate } from "./schema.ts";
 import type { Service } from "./service.ts";
 import { continueTrace, type TraceContext } from "./trace.ts";
 import type { ActionSpec } from "./contract.ts";
 import { streamItemOf } from "./stream_of.ts";
 
-interface PendingCall {
-  ctx: CallContext;
-  deadline: number;
-  fail: ((reason: unknown) => void) | undefined;
-  unwatch?: () => void;
+type HandlerFn = (input: unknown, ctx: Context) => unknown;
+
+/** What {@link ServiceHost.invoke} needs of an action, looked up once per action. */
+interface ActionEntry {
+  readonly spec: ActionSpec;
+  readonly handler: HandlerFn;
+  readonly streaming: boolean;
 }
 
-function runHandler(
-  handler: (input: unknown, ctx: Context) => unknown,
-  input: unknown,
-  ctx: Context,
-): Promise<unknown> {
-  try {
-    return Promise.resolve(handler(input, ctx));
-  } catch (error) {
-    return Promise.reject(error);
+/**
+ * One call whose handler returned a promise: watched by the host's deadline
+ * sweeper as is (it is its own {@link DeadlineWatch}), and counted in flight
+ * until its handler settles — which may be after the call was answered (a
+ * deadline passed, the host stopped). One record and two reactions per call,
+ * rather than a promise, closure and set entry each for the deadline race,
+ * the sweeper's watch and the in-flight count.
+ */
+class HostCall implements Invocation, DeadlineWatch {
+  readonly action: ActionEntry;
+  readonly ctx: CallContext;
+  readonly observation: InboundObservation | undefined;
+  readonly deadline: number;
+  /** The handler's promise, for a drain to wait on. */
+  readonly running: Promise<unknown>;
+  /** Settle `invoke()`'s promise; both `undefined` once it is settled. */
+  resolve: ((result: InvokeResult | Promise<InvokeResult>) => void) | undefined;
+  reject: ((reason: unknown) => void) | undefined;
+  readonly #onExpire: (call: HostCall) => void;
+
+  constructor(
+    invocation: Invocation,
+    running: Promise<unknown>,
+    onExpire: (call: HostCall) => void,
+  ) {
+    this.action = invocation.action;
+    this.ctx = invocation.ctx;
+    this.observation = invocation.observation;
+    this.deadline = invocation.ctx.deadline!;
+    this.running = running;
+    this.resolve = undefined;
+    this.reject = undefined;
+    this.#onExpire = onExpire;
   }
+
+  /** The deadline passed before the handler settled. */
+  expire(): void {
+    this.#onExpire(this);
+  }
+}
+
+/** What the steps of {@link ServiceHost.invoke} need of a call, whether or not its handler is async. */
+interface Invocation {
+  readonly action: ActionEntry;
+  readonly ctx: CallContext;
+  readonly observation: InboundObservation | undefined;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === "function";
 }
 
 /** Where a host is in its life. */
@@ -160,9 +202,13 @@ export class ServiceHost {
   readonly #maxTimeoutMs: number;
   readonly #drainTimeoutMs: number;
   readonly #inbound: InboundObserver | undefined;
-  readonly #pending = new Set<PendingCall>();
   readonly #deadlines: DeadlineSweeper;
-  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Calls whose async handler has not settled yet (answered or not). */
+  readonly #inFlight = new Set<HostCall>();
+  /** The actions called so far, so that a call looks its action up once. */
+  readonly #actions = new Map<string, ActionEntry>();
+  /** One function for every call's deadline, so a watch costs no closure. */
+  readonly #onDeadline = (call: HostCall) => this.#expire(call, new DeadlineExceededError());
   #state: HostState = "starting";
 
   /** Creates a host in the `starting` state. */
@@ -247,13 +293,33 @@ export class ServiceHost {
    * for an unknown action, `UNAVAILABLE` while draining, `DEADLINE_EXCEEDED`
    * when the deadline passes first, or whatever the handler threw.
    */
-  async invoke(
+  invoke(
     action: string,
     input: unknown,
     meta: InboundMeta,
   ): Promise<InvokeResult> {
-    const spec = this.action(action);
-    if (!spec) {
+    // Written without `async`, and with a synchronous path for a synchronous handler: this
+    // is every call's path on the server, and each promise, closure and microtask of it shows.
+    let call: Invocation;
+    try {
+      call = this.#admit(action, meta);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    try {
+      const checked = validate(call.action.spec.input, input);
+      return checked instanceof Promise
+        ? checked.then((result) => this.#run(call, result), (error) => this.#failed(call, error))
+        : this.#run(call, checked);
+    } catch (error) {
+      return this.#failed(call, error);
+    }
+  }
+
+  /** The refusals before anything is observed, then the call's context and observation. */
+  #admit(action: string, meta: InboundMeta): Invocation {
+    const entry = this.#actionEntry(action);
+    if (!entry) {
       throw new NotFoundError(
         "UNKNOWN_ACTION",
         `Service "${this.name}" has no action "${action}"`,
@@ -264,7 +330,7 @@ export class ServiceHost {
         code: "SERVICE_NOT_READY",
       });
     }
-    if (streamItemOf(spec.output)) {
+    if (entry.streaming) {
       // A stream would outlive this call's context and in-flight count; only a streaming
       // transport (gRPC) serves it, with a context that lasts as long as the stream.
       throw new FlotillaError(
@@ -295,68 +361,142 @@ export class ServiceHost {
       idempotencyKey: meta.idempotencyKey,
       logger: this.logger,
       clock: this.clock,
-      ...(meta.signal ? { signal: meta.signal } : {}),
+      signal: meta.signal,
     });
-    const entry: PendingCall = { ctx, deadline, fail: undefined };
+    return { action: entry, ctx, observation };
+  }
+
+  #actionEntry(action: string): ActionEntry | undefined {
+    let entry = this.#actions.get(action);
+    if (entry === undefined) {
+      const spec = this.action(action);
+      // Unknown names are not remembered: a caller must not grow the map at will.
+      if (spec === undefined) return undefined;
+      entry = {
+        spec,
+        handler: (this.service.handlers as Record<string, HandlerFn>)[action]!,
+        streaming: streamItemOf(spec.output) !== undefined,
+      };
+      this.#actions.set(action, entry);
+    }
+    return entry;
+  }
+
+  /** Runs the handler on valid input; the answer at once when the handler is synchronous. */
+  #run(call: Invocation, checked: SchemaResult<unknown>): Promise<InvokeResult> {
+    let output: unknown;
     try {
-      let checkedInput = validate(spec.input, input);
-      if (checkedInput instanceof Promise) checkedInput = await checkedInput;
-      if (checkedInput.issues) throw new ValidationError(toFieldIssues(checkedInput.issues));
-      ctx.throwIfDone();
-      const handler = (this.service.handlers as Record<
-        string,
-        (i: unknown, c: Context) => unknown
-      >)[action]!;
-      const running = runHandler(handler, checkedInput.value, ctx);
-      this.#track(running);
-      const output = await this.#untilDeadline(running, entry);
-      let checked = validate(spec.output, output);
-      if (checked instanceof Promise) checked = await checked;
-      if (checked.issues) {
-        ctx.logger.error("handler returned output that breaks the contract", {
-          issues: toFieldIssues(checked.issues),
-        });
-        throw new FlotillaError(
-          "INVALID_OUTPUT",
-          `Action "${action}" produced an invalid response`,
-          { kind: "INTERNAL" },
-        );
-      }
-      observation?.end(undefined);
-      return { output: checked.value, trace: ctx.trace };
+      if (checked.issues) throw new ValidationError(toFieldIssues(checked.issues));
+      call.ctx.throwIfDone();
+      output = call.action.handler(checked.value, call.ctx);
     } catch (error) {
-      const normalized = this.#normalize(error, ctx);
-      observation?.end(normalized);
-      throw normalized;
-    } finally {
-      this.#pending.delete(entry);
-      entry.unwatch?.();
-      ctx[Symbol.dispose]();
+      return this.#failed(call, error);
+    }
+    if (isThenable(output)) return this.#untilDeadline(call, Promise.resolve(output));
+    // No deadline can pass while a synchronous handler runs, nor can a drain see it.
+    try {
+      return Promise.resolve(this.#answer(call, output));
+    } catch (failure) {
+      return Promise.reject(failure); // already ended by #answer
     }
   }
 
   /**
-   * Resolves with the handler's result, or rejects when the call's deadline
-   * passes first. One sweeper timer serves every call in flight, instead of a
-   * timer per call (see {@link DeadlineSweeper}): deadlines are enforced to within its interval.
+   * Resolves with the answer once the handler's promise settles, or rejects
+   * when the call's deadline passes first. One sweeper timer serves every
+   * call in flight, instead of a timer per call (see {@link DeadlineSweeper}):
+   * deadlines are enforced to within its interval.
    */
-  #untilDeadline(running: Promise<unknown>, entry: PendingCall): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      entry.fail = reject;
-      this.#pending.add(entry);
-      entry.unwatch = this.#deadlines.watch(
-        entry.deadline,
-        () => this.#expire(entry, new DeadlineExceededError()),
-      );
-      running.then(resolve, reject);
-    });
+  #untilDeadline(invocation: Invocation, running: Promise<unknown>): Promise<InvokeResult> {
+    const call = new HostCall(invocation, running, this.#onDeadline);
+    const { promise, resolve, reject } = Promise.withResolvers<InvokeResult>();
+    call.resolve = resolve;
+    call.reject = reject;
+    this.#inFlight.add(call);
+    this.#deadlines.add(call);
+    running.then(
+      (output) => this.#handled(call, output, undefined, true),
+      (error) => this.#handled(call, undefined, error, false),
+    );
+    return promise;
   }
 
-  #expire(entry: PendingCall, reason: FlotillaError): void {
-    this.#pending.delete(entry);
-    entry.unwatch?.();
-    entry.ctx.abort(reason);
-    entry.fail?.(reason);
+  #handled(call: HostCall, output: unknown, error: unknown, ok: boolean): void {
+    this.#inFlight.delete(call);
+    const { resolve, reject } = call;
+    // Already answered: the deadline passed or the host stopped while the handler ran.
+    if (resolve === undefined || reject === undefined) return;
+    call.resolve = call.reject = undefined;
+    this.#deadlines.delete(call);
+    if (!ok) {
+      reject(this.#fail(call, error));
+      return;
+    }
+    try {
+      resolve(this.#answer(call, output));
+    } catch (failure) {
+      reject(failure);
+    }
+  }
+
+  #expire(call: HostCall, reason: FlotillaError): void {
+    const reject = call.reject;
+    if (reject === undefined) return;
+    call.resolve = call.reject = undefined;
+    this.#deadlines.delete(call);
+    call.ctx.abort(reason);
+    reject(this.#fail(call, reason));
+  }
+
+  /**
+   * Validates the handler's output and ends the call: its result, or throws
+   * its (normalized) error; a promise only for an async output schema.
+   */
+  #answer(call: Invocation, output: unknown): InvokeResult | Promise<InvokeResult> {
+    let checked;
+    try {
+      checked = validate(call.action.spec.output, output);
+    } catch (error) {
+      throw this.#fail(call, error);
+    }
+    if (checked instanceof Promise) {
+      return checked.then((result) => this.#accept(call, result), (error) => {
+        throw this.#fail(call, error);
+      });
+    }
+    return this.#accept(call, checked);
+  }
+
+  #accept(call: Invocation, checked: SchemaResult<unknown>): InvokeResult {
+    const ctx = call.ctx;
+    if (checked.issues) {
+      ctx.logger.error("handler returned output that breaks the contract", {
+        issues: toFieldIssues(checked.issues),
+      });
+      throw this.#fail(
+        call,
+        new FlotillaError(
+          "INVALID_OUTPUT",
+          `Action "${ctx.action}" produced an invalid response`,
+          { kind: "INTERNAL" },
+        ),
+      );
+    }
+    call.observation?.end(undefined);
+    ctx[Symbol.dispose]();
+    return { output: checked.value, trace: ctx.trace };
+  }
+
+  /** Ends a failed call: the error normalized, observed and returned, the context released. */
+  #fail(call: Invocation, error: unknown): unknown {
+    const normalized = this.#normalize(error, call.ctx);
+    call.observation?.end(normalized);
+    call.ctx[Symbol.dispose]();
+    return normalized;
+  }
+
+  #failed(call: Invocation, error: unknown): Promise<never> {
+    return Promise.reject(this.#fail(call, error));
   }
 
   /**
@@ -386,7 +526,7 @@ export class ServiceHost {
       const reason = new UnavailableError(`Service "${this.name}" is stopping`, {
         code: "SHUTTING_DOWN",
       });
-      for (const entry of [...this.#pending]) this.#expire(entry, reason);
+      for (const call of [...this.#inFlight]) this.#expire(call, reason);
       // Handlers that ignore their signal get a short grace, not a veto over stopping.
       const grace = new AbortController();
       const timer = setTimeout(() => grace.abort(), Math.min(1_000, this.#drainTimeoutMs));
@@ -407,15 +547,10 @@ export class ServiceHost {
     this.logger.info("stopped");
   }
 
-  #track(running: Promise<unknown>): void {
-    this.#inFlight.add(running);
-    const done = () => this.#inFlight.delete(running);
-    running.then(done, done);
-  }
-
   async #waitForInFlight(deadline: AbortSignal): Promise<void> {
     while (this.#inFlight.size > 0 && !deadline.aborted) {
-      await raceAbort(Promise.allSettled([...this.#inFlight]), deadline).catch(
+      const running = [...this.#inFlight].map((call) => call.running);
+      await raceAbort(Promise.allSettled(running), deadline).catch(
         () => {},
       );
     }

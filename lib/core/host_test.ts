@@ -3,11 +3,12 @@ import { z } from "zod";
 import { ManualClock } from "./clock.ts";
 import type { Context } from "./context.ts";
 import { defineContract } from "./contract.ts";
-import { type FlotillaError, ValidationError } from "./errors.ts";
+import { FlotillaError, ValidationError } from "./errors.ts";
 import { ServiceHost, type Transport } from "./host.ts";
 import { Logger, MemorySink } from "./logger.ts";
 import { defineService } from "./service.ts";
-import { formatTraceparent, newTrace } from "./trace.ts";
+import { formatTraceparent, newTrace, type TraceContext } from "./trace.ts";
+import type { StandardSchema } from "./schema.ts";
 import { streamOf } from "./stream_of.ts";
 
 const contract = defineContract({
@@ -266,4 +267,93 @@ Deno.test("ServiceHost.invoke() reports each admitted call to its inbound observ
   ]);
   assert.equal(seen[0]!.error, undefined);
   assert.ok(seen[1]!.error instanceof ValidationError, "ended with the normalized error");
+});
+
+/** An observer that records how each call ended, and how many times. */
+function recordingObserver() {
+  const ends: unknown[][] = [];
+  return {
+    ends,
+    observer: {
+      start: (call: { trace: TraceContext }) => {
+        const mine: unknown[] = [];
+        ends.push(mine);
+        return { trace: call.trace, end: (error: unknown) => void mine.push(error) };
+      },
+    },
+  };
+}
+
+Deno.test("ServiceHost.invoke() ends each call once, whether its handler returns, throws or rejects", async () => {
+  const boom = new FlotillaError("BOOM", "boom", { kind: "FAILED_PRECONDITION" });
+  const service = defineService(contract, {
+    add: ({ a }) => {
+      if (a === 0) throw boom;
+      return { sum: a };
+    },
+    broken: () => ({ ok: false as unknown as true }),
+    wait: () => Promise.reject(boom),
+  });
+  const { ends, observer } = recordingObserver();
+  const host = new ServiceHost(service, {
+    logger: new Logger({ sink: new MemorySink() }),
+    inbound: observer,
+  });
+  host.markReady();
+  assert.deepEqual((await host.invoke("add", { a: 2, b: 0 }, {})).output, { sum: 2 });
+  await assert.rejects(host.invoke("add", { a: 0, b: 0 }, {}), (e) => e === boom);
+  await assert.rejects(host.invoke("wait", {}, {}), (e) => e === boom);
+  await assert.rejects(
+    host.invoke("broken", {}, {}),
+    (e: FlotillaError) => e.code === "INVALID_OUTPUT",
+  );
+  assert.equal(ends.length, 4);
+  assert.deepEqual(ends.slice(0, 3), [[undefined], [boom], [boom]]);
+  assert.equal(ends[3]!.length, 1);
+  assert.equal((ends[3]![0] as FlotillaError).code, "INVALID_OUTPUT");
+  assert.equal(host.inFlight, 0);
+});
+
+Deno.test("ServiceHost.invoke() validates with async schemas both ways", async () => {
+  const later = <T>(schema: z.ZodType<T>): StandardSchema<T> => ({
+    "~standard": {
+      version: 1,
+      vendor: "test",
+      validate: (value) => Promise.resolve(schema["~standard"].validate(value)),
+    },
+  });
+  const asyncContract = defineContract({
+    name: "async",
+    version: "1.0.0",
+    actions: {
+      echo: {
+        input: later(z.object({ n: z.number() })),
+        output: later(z.object({ n: z.number() })),
+      },
+    },
+  });
+  const service = defineService(asyncContract, {
+    echo: ({ n }) => (n < 0 ? { n: "negative" as unknown as number } : { n }),
+  });
+  const host = new ServiceHost(service, { logger: new Logger({ sink: new MemorySink() }) });
+  host.markReady();
+  assert.deepEqual((await host.invoke("echo", { n: 1 }, {})).output, { n: 1 });
+  await assert.rejects(host.invoke("echo", { n: "x" }, {}), ValidationError);
+  await assert.rejects(
+    host.invoke("echo", { n: -1 }, {}),
+    (e: FlotillaError) => e.code === "INVALID_OUTPUT",
+  );
+});
+
+Deno.test("ServiceHost.inFlight counts a handler past its deadline until it settles", async () => {
+  const { host, gate, started } = setup();
+  host.markReady();
+  const call = host.invoke("wait", {}, { timeoutMs: 1 });
+  const ctx = await started.promise;
+  assert.equal(host.inFlight, 1);
+  await assert.rejects(call, (e: FlotillaError) => e.kind === "DEADLINE_EXCEEDED");
+  assert.ok(ctx.signal.aborted);
+  assert.equal(host.inFlight, 1, "the handler still runs: a drain waits for it");
+  gate.resolve();
+  while (host.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 1));
 });
