@@ -36,6 +36,7 @@ import {
   type Timers,
 } from "@flotilla/resilience";
 import type { PeerEndpoint } from "./endpoints.ts";
+import { HeldClock } from "./_held_clock.ts";
 import type { CallObserver } from "./observer.ts";
 import type { PipelineEvent } from "./events.ts";
 
@@ -96,7 +97,9 @@ export interface Pipeline extends CallHandler {
  * endpoint other than the ones that just failed.
  */
 export function callPipeline(options: PipelineOptions): Pipeline {
-  const clock = options.clock ?? systemClock;
+  // Shared with the breakers, budget, balancer and outlier detector, so that one reading
+  // can serve them all where they are updated together (see HeldClock).
+  const clock = new HeldClock(options.clock ?? systemClock);
   const timers = options.timers ?? systemTimers;
   const random = options.random ?? Math.random;
   const service = options.service;
@@ -152,7 +155,14 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     const signal = timer ? AbortSignal.any([call.signal, timer.signal]) : call.signal;
     const scoped: OutboundCall = timer ? { ...call, deadline, signal } : call;
     const observation = options.observer?.start(scoped);
-    budget?.recordRequest();
+    if (budget) {
+      clock.hold(now);
+      try {
+        budget.recordRequest();
+      } finally {
+        clock.release();
+      }
+    }
     const retry = retryPolicyOf(call.action, policy);
     // When our timeout did not narrow the deadline, the caller's own deadline is the binding one.
     const callerBound = timer === undefined;
@@ -205,7 +215,10 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     callerBound: boolean,
     policy: ResolvedPolicy,
   ) => {
-    const all = await options.endpoints.current(call.signal);
+    const found = options.endpoints.current(call.signal);
+    // Discovery answers from its cache nearly always: awaiting a plain array would still
+    // cost a microtask turn on every call.
+    const all = found instanceof Promise ? await found : found as readonly PeerEndpoint[];
     if (all.length === 0) throw new NoEndpointsError({ service });
     if (all !== knownEndpoints) {
       // Discovery hands out a new array only when the set changed.
@@ -222,7 +235,7 @@ export function callPipeline(options: PipelineOptions): Pipeline {
         }
       }
     }
-    let candidates = outliers ? all.filter((e) => !outliers.isEjected(e.id)) : all;
+    let candidates = outliers ? withoutEjected(all, outliers) : all;
     // Every endpoint ejected: the rotation must not go empty, so use them all.
     if (candidates.length === 0) candidates = all;
     if (tried.length > 0 && candidates.length > tried.length) {
@@ -266,7 +279,10 @@ export function callPipeline(options: PipelineOptions): Pipeline {
         signal: AbortSignal.any([call.signal, tryTimer.signal]),
       };
       try {
-        const result = await options.transport(endpoint, attemptCall).catch((error) => {
+        let result: unknown;
+        try {
+          result = await options.transport(endpoint, attemptCall);
+        } catch (error) {
           if (tryTimer?.signal.aborted && !call.signal.aborted) {
             throw new UnavailableError(
               `${service}.${call.action} got no answer from ${endpoint.id} within ${perTry} ms`,
@@ -274,11 +290,17 @@ export function callPipeline(options: PipelineOptions): Pipeline {
             );
           }
           throw error;
-        });
-        const latencyMs = clock.now() - started;
-        permit?.onSuccess(latencyMs);
-        finish({ latencyMs, ok: true });
-        outliers?.record(endpoint.id, true);
+        }
+        const ended = clock.now();
+        const latencyMs = ended - started;
+        clock.hold(ended);
+        try {
+          permit?.onSuccess(latencyMs);
+          finish({ latencyMs, ok: true });
+          outliers?.record(endpoint.id, true);
+        } finally {
+          clock.release();
+        }
         return result;
       } catch (error) {
         const latencyMs = clock.now() - started;
@@ -316,6 +338,17 @@ export function callPipeline(options: PipelineOptions): Pipeline {
       return out;
     },
   });
+}
+
+/** `all` but the ejected endpoints: `all` itself, not a copy, when none is (nearly always). */
+function withoutEjected(
+  all: readonly PeerEndpoint[],
+  outliers: OutlierDetector,
+): readonly PeerEndpoint[] {
+  for (const endpoint of all) {
+    if (outliers.isEjected(endpoint.id)) return all.filter((e) => !outliers.isEjected(e.id));
+  }
+  return all;
 }
 
 function abortError(signal: AbortSignal, service: string, action: string): unknown {
