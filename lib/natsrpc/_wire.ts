@@ -7,7 +7,7 @@
  */
 
 import { MsgHdrsImpl } from "@nats-io/transport-node";
-import { formatTraceparent, type TraceContext } from "@flotilla/core";
+import type { TraceContext } from "@flotilla/core";
 import { NATS_RPC_HEADERS } from "./envelope.ts";
 
 const SLAB_SIZE = 64 * 1024;
@@ -103,21 +103,21 @@ const END = bytesOf("\r\n\r\n");
  * The headers of a request, written straight into their wire form in a
  * slab: `traceparent` (as `formatTraceparent` writes it), then
  * `flotilla-timeout-ms`, `flotilla-caller`, and `tracestate` and
- * `idempotency-key` when present. A real `MsgHdrs` whose values read back
- * as usual, built without the per-`set()` key lookups and validation of
- * the generic class (callers pass values without CR or LF).
+ * `idempotency-key` when present (callers pass values without CR or LF).
+ *
+ * The driver only asks headers for their `encode()`d bytes, so no `MsgHdrs`
+ * map is filled for every request: its keys, values and arrays cost a
+ * third of the headers' time. Whoever reads them (a test, another driver)
+ * gets them decoded from the bytes, which nothing writes again.
  */
-export class WireHeaders extends MsgHdrsImpl {
+export class WireHeaders implements Iterable<[string, string[]]> {
   readonly #bytes: Uint8Array;
+  #decoded: MsgHdrsImpl | undefined;
 
   /** The headers of `meta`, written into `slab`. */
   constructor(slab: Slab, meta: RequestMeta) {
-    super();
     const { trace, timeout, caller, idempotencyKey } = meta;
     const tracestate = trace.tracestate || undefined;
-    this.headers.set(NATS_RPC_HEADERS.traceparent, [formatTraceparent(trace)]);
-    this.headers.set(NATS_RPC_HEADERS.timeout, [timeout]);
-    this.headers.set(NATS_RPC_HEADERS.caller, [caller]);
     slab.begin(
       160 + 3 * (caller.length + (tracestate?.length ?? 0) + (idempotencyKey?.length ?? 0)),
     );
@@ -130,12 +130,10 @@ export class WireHeaders extends MsgHdrsImpl {
     slab.bytes(CALLER);
     slab.text(caller);
     if (tracestate !== undefined) {
-      this.headers.set(NATS_RPC_HEADERS.tracestate, [tracestate]);
       slab.bytes(TRACESTATE);
       slab.text(tracestate);
     }
     if (idempotencyKey !== undefined) {
-      this.headers.set(NATS_RPC_HEADERS.idempotencyKey, [idempotencyKey]);
       slab.bytes(IDEMPOTENCY_KEY);
       slab.text(idempotencyKey);
     }
@@ -144,8 +142,22 @@ export class WireHeaders extends MsgHdrsImpl {
   }
 
   /** The wire form's bytes. */
-  override encode(): Uint8Array {
+  encode(): Uint8Array {
     return this.#bytes;
+  }
+
+  /** The first value of `key` (its case as written), or `""`. */
+  get(key: string): string {
+    return this.#headers().get(key);
+  }
+
+  /** Each key with its values. */
+  [Symbol.iterator](): Iterator<[string, string[]]> {
+    return this.#headers()[Symbol.iterator]();
+  }
+
+  #headers(): MsgHdrsImpl {
+    return this.#decoded ??= MsgHdrsImpl.decode(this.#bytes);
   }
 }
 
@@ -182,7 +194,7 @@ export function readRequestHeaders(msg: {
   const raw = msg as { _rdata?: unknown; _msg?: { hdr?: unknown } };
   const length = raw._msg?.hdr;
   if (typeof length === "number" && raw._rdata instanceof Uint8Array) {
-    return length > 0 ? parseHeaderBlock(decoder.decode(raw._rdata.subarray(0, length))) : none();
+    return length > 0 ? readHeaderBlock(decoder.decode(raw._rdata.subarray(0, length))) : none();
   }
   const headers = msg.headers;
   if (!headers) return none();
@@ -193,6 +205,39 @@ export function readRequestHeaders(msg: {
     caller: headers.get(NATS_RPC_HEADERS.caller),
     idempotencyKey: headers.get(NATS_RPC_HEADERS.idempotencyKey),
   };
+}
+
+/**
+ * A header block exactly as `WireHeaders` writes it: the keys in its order
+ * and case, each once, nothing else. One match of this reads every value
+ * in a third of the time of the line-by-line parse, which reads any other
+ * block (another client's, or one a proxy rewrote).
+ */
+const OWN_BLOCK = new RegExp(
+  `^NATS/1\\.0\r\n${NATS_RPC_HEADERS.traceparent}: ([^\r\n]*)\r\n` +
+    `${NATS_RPC_HEADERS.timeout}: ([^\r\n]*)\r\n${NATS_RPC_HEADERS.caller}: ([^\r\n]*)\r\n` +
+    `(?:${NATS_RPC_HEADERS.tracestate}: ([^\r\n]*)\r\n)?` +
+    `(?:${NATS_RPC_HEADERS.idempotencyKey}: ([^\r\n]*)\r\n)?\r\n$`,
+);
+
+/** The values of a header block: Flotilla's own layout at once, any other line by line. */
+export function readHeaderBlock(block: string): RequestHeaderValues {
+  const own = OWN_BLOCK.exec(block);
+  if (own === null) return parseHeaderBlock(block);
+  return {
+    traceparent: trimmed(own[1]!),
+    tracestate: own[4] === undefined ? "" : trimmed(own[4]),
+    timeout: trimmed(own[2]!),
+    caller: trimmed(own[3]!),
+    idempotencyKey: own[5] === undefined ? "" : trimmed(own[5]),
+  };
+}
+
+/** `value` without surrounding spaces, as `parseHeaderBlock` reads it. */
+function trimmed(value: string): string {
+  return value.charCodeAt(0) === 0x20 || value.charCodeAt(value.length - 1) === 0x20
+    ? value.trim()
+    : value;
 }
 
 /** Reads a header block `NATS/1.0[ status]\r\nkey: value\r\n…\r\n\r\n`. */
@@ -212,10 +257,7 @@ export function parseHeaderBlock(block: string): RequestHeaderValues {
     if (field !== undefined && values[field] === "") {
       // `key: value` has one space after the colon: trim only when there is more.
       const from = block.charCodeAt(colon + 1) === 0x20 ? colon + 2 : colon + 1;
-      const value = block.slice(from, end);
-      values[field] = value.charCodeAt(0) === 0x20 || value.charCodeAt(value.length - 1) === 0x20
-        ? value.trim()
-        : value;
+      values[field] = trimmed(block.slice(from, end));
     }
   }
   return values;

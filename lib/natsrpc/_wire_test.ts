@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { formatTraceparent } from "@flotilla/core";
 import { headers, MsgHdrsImpl } from "@nats-io/transport-node";
-import { parseHeaderBlock, readRequestHeaders, replyToken, Slab, WireHeaders } from "./_wire.ts";
+import fc from "fast-check";
+import {
+  parseHeaderBlock,
+  readHeaderBlock,
+  readRequestHeaders,
+  replyToken,
+  Slab,
+  WireHeaders,
+} from "./_wire.ts";
 
 const decoder = new TextDecoder();
 
@@ -67,6 +75,55 @@ Deno.test("parseHeaderBlock() reads keys in any case, first value first, and ign
     idempotencyKey: "k-1",
   });
   assert.equal(parseHeaderBlock("NATS/1.0 503\r\n\r\n").timeout, "");
+});
+
+Deno.test("readHeaderBlock() reads what parseHeaderBlock() reads, in Flotilla's layout or not", () => {
+  const slab = new Slab();
+  const value = fc.string({
+    unit: fc.constantFrom("a", "é", " ", "-", ":", "\t", "0"),
+    maxLength: 6,
+  });
+  const own = fc.record({
+    traceId: fc.constantFrom("4bf92f3577b34da6a3ce929d0e0e4736", "x"),
+    timeout: value,
+    caller: value,
+    tracestate: fc.option(value, { nil: undefined }),
+    idempotencyKey: fc.option(value, { nil: undefined }),
+    sampled: fc.boolean(),
+  }).map((m) =>
+    decoder.decode(
+      new WireHeaders(slab, {
+        trace: {
+          traceId: m.traceId,
+          spanId: "00f067aa0ba902b7",
+          sampled: m.sampled,
+          ...(m.tracestate === undefined ? {} : { tracestate: m.tracestate }),
+        },
+        timeout: m.timeout,
+        caller: m.caller,
+        idempotencyKey: m.idempotencyKey,
+      }).encode(),
+    )
+  );
+  // Blocks in other layouts: lines of Flotilla's keys (and others) in any order, case, repeats.
+  const key = fc.constantFrom(
+    "traceparent",
+    "tracestate",
+    "flotilla-timeout-ms",
+    "flotilla-caller",
+    "idempotency-key",
+    "Flotilla-Caller",
+    "x-other",
+  );
+  const other = fc.array(fc.tuple(key, value), { maxLength: 6 }).map((lines) =>
+    `NATS/1.0\r\n${lines.map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
+  );
+  fc.assert(
+    fc.property(fc.oneof(own, other), (block) => {
+      assert.deepEqual(readHeaderBlock(block), parseHeaderBlock(block), JSON.stringify(block));
+    }),
+    { numRuns: 2_000 },
+  );
 });
 
 Deno.test("readRequestHeaders() falls back to the public headers of a message", () => {

@@ -41,7 +41,10 @@ export interface NatsRpcConnection {
     options?: {
       /** Where the answer should go. */
       reply?: string;
-      /** Headers, as the driver's `headers()` makes them. */
+      /**
+       * Headers: iterable like the driver's `headers()`, and with the driver's
+       * `encode()` to their wire bytes (all that nats.js reads of them).
+       */
       headers?: Iterable<[string, string[]]>;
     },
   ): void;
