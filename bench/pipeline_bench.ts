@@ -6,6 +6,9 @@
  *
  * Cases, each measured in alternating rounds so machine noise hits all alike:
  * - `raw fetch → raw Deno.serve`: the baseline;
+ * - `HTTP/1.1 agent → raw Deno.serve`: the HTTP transport's connections
+ *   alone (`Http1Agent`, no pipeline): what the pipeline itself costs shows
+ *   against this one;
  * - `pipeline → raw Deno.serve`: the client side alone (contract validation,
  *   deadline, discovery cache, p2c balancer, breaker, bulkhead, retry
  *   budget, HTTP transport);
@@ -28,6 +31,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { Peers } from "@flotilla/client";
 import { StaticRegistry } from "@flotilla/discovery";
+import { Http1Agent } from "@flotilla/http";
 import { TextLineStream } from "@flotilla/testing";
 import { benchEchoContract, benchTelemetry } from "./_echo_servers.ts";
 import type { CallObserver } from "@flotilla/client";
@@ -146,6 +150,18 @@ const raw = (n: number) =>
     body: JSON.stringify({ n, text }),
   }).then((r) => r.json());
 
+const agent = new Http1Agent();
+const decoder = new TextDecoder();
+const rawAgent = async (n: number) => {
+  const { body } = await agent.request({ hostname: "127.0.0.1", port: rawPort }, {
+    method: "POST",
+    path: "/rpc/echo",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ n, text }),
+  });
+  return JSON.parse(decoder.decode(body));
+};
+
 function pipelineTo(port: number, observer?: CallObserver) {
   const registry = new StaticRegistry({ "bench-echo": [`http://127.0.0.1:${port}`] });
   const peers = new Peers({ caller: "bench", registry, ...(observer ? { observer } : {}) });
@@ -161,6 +177,7 @@ const TELEMETRY_ON = "pipeline + telemetry → Flotilla service + telemetry";
 
 const cases: Record<string, (n: number) => Promise<unknown>> = {
   "raw fetch → raw Deno.serve": raw,
+  "HTTP/1.1 agent → raw Deno.serve": rawAgent,
   "pipeline → raw Deno.serve": toRaw.call,
   [TELEMETRY_OFF]: toService.call,
   [TELEMETRY_ON]: toTraced.call,
@@ -201,6 +218,21 @@ console.log(
     ...rows,
   ].join("\n"),
 );
+const agentAlone = results["HTTP/1.1 agent → raw Deno.serve"];
+const pipelineAlone = results["pipeline → raw Deno.serve"];
+if (agentAlone && pipelineAlone) {
+  const ratios = pipelineAlone.map((s, i) => s.rate / agentAlone[i]!.rate);
+  console.log(
+    `\nThe pipeline against its own transport alone (pipeline → raw Deno.serve vs HTTP/1.1 agent ` +
+      `→ raw Deno.serve, paired by round): ${
+        (median(ratios) * 100).toFixed(0)
+      } % of the throughput, ` +
+      `+${
+        (median(pipelineAlone.map((s) => s.cpuUs)) - median(agentAlone.map((s) => s.cpuUs)))
+          .toFixed(1)
+      } µs of client CPU per call`,
+  );
+}
 const on = results[TELEMETRY_ON];
 const off = results[TELEMETRY_OFF];
 if (on && off) {
@@ -219,6 +251,7 @@ if (on && off) {
   );
 }
 
+agent.close();
 await toRaw.peers[Symbol.asyncDispose]();
 await toService.peers[Symbol.asyncDispose]();
 await toTraced.peers[Symbol.asyncDispose]();

@@ -1,7 +1,9 @@
 /**
  * The HTTP transport of Flotilla: serve a service's contract as REST and RPC
  * routes with `/healthz`, `/readyz` and problem+json errors, and call peers
- * over HTTP with the deadline and trace propagated.
+ * over HTTP with the deadline and trace propagated — through `fetch`, or
+ * over the kept HTTP/1.1 connections of an {@link Http1Agent} (what the
+ * call pipeline of `@flotilla/client` uses).
  *
  * @example
  * ```ts
