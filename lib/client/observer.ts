@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { OutboundCall } from "@flotilla/core";
+import type { OutboundCall, TraceContext } from "@flotilla/core";
 import type { PeerEndpoint } from "./endpoints.ts";
 
 /** One attempt of a call. */
@@ -18,6 +18,11 @@ export interface AttemptInfo {
 
 /** A call being observed. */
 export interface CallObservation {
+  /**
+   * The call's trace as the observer decided it — a root call's sampling
+   * decision, say; the pipeline sends this one. @default {the call's own}
+   */
+  readonly trace?: TraceContext;
   /** The call ended: `error` is undefined on success. */
   end(error: unknown): void;
 }

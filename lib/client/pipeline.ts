@@ -153,8 +153,14 @@ export function callPipeline(options: PipelineOptions): Pipeline {
     }
     const timer = deadline < call.deadline ? deadlineSignal(deadline - now) : undefined;
     const signal = timer ? AbortSignal.any([call.signal, timer.signal]) : call.signal;
-    const scoped: OutboundCall = timer ? { ...call, deadline, signal } : call;
+    let scoped: OutboundCall = timer ? { ...call, deadline, signal } : call;
     const observation = options.observer?.start(scoped);
+    // A root call's sampling is decided by the observer's tracer: the callee must hear that
+    // decision, or it records spans of a trace whose root nobody keeps.
+    const observed = observation?.trace;
+    if (observed !== undefined && observed !== scoped.trace) {
+      scoped = { ...scoped, trace: observed };
+    }
     if (budget) {
       clock.hold(now);
       try {

@@ -61,7 +61,9 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
   // The recording span of each call in flight, for `attempt()`. A Map whose entries `end()`
   // deletes, not a WeakMap: a WeakMap entry per call costs the garbage collector far more
   // (ephemerons are traced at every scavenge) than a set and a delete.
-  const spans = new Map<OutboundCall, Span>();
+  // Keyed by span id: the pipeline sends attempts with the trace this observer decided, which
+  // for a root call may be another object than the call it started with.
+  const spans = new Map<string, Span>();
   const addresses = new Map<string, { address: string; port: number | undefined }>();
   const instrumentsOf = (call: OutboundCall): Instruments => {
     let byAction = cache.get(call.service);
@@ -119,14 +121,15 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
       if (recording) {
         // A call whose end() never comes must not pin spans forever.
         if (spans.size >= MAX_IN_FLIGHT) spans.clear();
-        spans.set(call, span);
+        spans.set(span.trace.spanId, span);
       }
       let ended = false;
       return {
+        trace: span.trace,
         end(error) {
           if (ended) return;
           ended = true;
-          if (recording) spans.delete(call);
+          if (recording) spans.delete(span.trace.spanId);
           const now = clock.now();
           instruments.duration.observe((now - start) / 1000);
           const outcome = outcomeOf(error);
@@ -143,7 +146,7 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
     },
     attempt(call: OutboundCall, info: AttemptInfo): void {
       instrumentsOf(call).attempts.inc();
-      const span = spans.get(call);
+      const span = spans.get(call.trace.spanId);
       if (!span) return;
       const { address, port } = addressOf(info.endpoint.id, info.endpoint.url);
       span.addEvent("attempt", {

@@ -8,8 +8,12 @@ import {
   MemorySink,
   newTrace,
   type OutboundCall,
+  systemClock,
+  type TraceContext,
   UnavailableError,
 } from "@flotilla/core";
+import { Peers } from "@flotilla/client";
+import { StaticRegistry } from "@flotilla/discovery";
 import { clientObserver } from "./client_observer.ts";
 import { createFlotillaMetrics } from "./flotilla_metrics.ts";
 import { InMemorySpanProcessor } from "./in_memory_span_processor.ts";
@@ -17,6 +21,7 @@ import { pipelineEventRecorder } from "./pipeline_event_recorder.ts";
 import { Registry } from "./registry.ts";
 import { serverObserver } from "./server_observer.ts";
 import { Tracer } from "./tracer.ts";
+import { alwaysOff, alwaysOn, parentBased, type Sampler } from "./sampler.ts";
 
 function setup() {
   const clock = new ManualClock(0);
@@ -132,4 +137,47 @@ Deno.test("a handler's ctx.logger lines carry the exported server span's trace_i
   const [span] = processor.spans;
   assert.equal(record!.trace_id, span!.traceId);
   assert.equal(record!.span_id, span!.spanId);
+});
+
+Deno.test("a root call the client's sampler leaves out is sent unsampled, and a kept one keeps its attempts", async () => {
+  const { processor, metrics } = setup();
+  const sent: TraceContext[] = [];
+  await using registry = new StaticRegistry({ payment: ["http://127.0.0.1:7001"] });
+  const peersWith = (sampler: Sampler) =>
+    new Peers({
+      caller: "order",
+      registry,
+      observer: clientObserver({
+        tracer: new Tracer({ processor, sampler }),
+        metrics,
+        transport: "http",
+      }),
+      transport: (_endpoint, call) => {
+        sent.push(call.trace);
+        return Promise.resolve({ ok: true });
+      },
+    });
+  const root = (): OutboundCall => ({
+    service: "payment",
+    action: "charge",
+    input: {},
+    idempotent: false,
+    deadline: Date.now() + 60_000,
+    trace: newTrace(), // what a typed client makes outside any handler: sampled
+    caller: "order",
+    idempotencyKey: undefined,
+    signal: new AbortController().signal,
+    clock: systemClock,
+  });
+  await using never = peersWith(parentBased(alwaysOff));
+  await never.pipeline("payment")(root());
+  assert.equal(sent[0]!.sampled, false, "the callee must not record a trace nobody keeps");
+  assert.equal(processor.spans.length, 0);
+  await using always = peersWith(parentBased(alwaysOn));
+  const kept = root();
+  await always.pipeline("payment")(kept);
+  assert.equal(sent[1], kept.trace);
+  const [span] = processor.spans;
+  assert.equal(span!.spanId, kept.trace.spanId);
+  assert.equal(span!.attributes["server.port"], 7001, "the attempt is on the span");
 });
