@@ -56,7 +56,7 @@ import type { InventoryPort, OrderStore, PaymentPort } from "./ports.ts";
 /** Which protocol checkout runs (`FLOTILLA_CHECKOUT`). */
 export type CheckoutProtocol = "saga" | "tcc";
 
-/** The TCC participants of checkout, with `FLOTILLA_CHECKOUT=tcc`. */
+/** The TCC participants of checkout (`FLOTILLA_CHECKOUT=tcc`). */
 export interface CheckoutParticipants {
   /** Holds stock: Try `{ items }`. */
   inventory: TccParticipant<{ items: OrderLineRequest[] }>;
@@ -80,7 +80,11 @@ export interface OrderSagaDeps {
   owner?: string;
   /** The protocol. @default {"saga"} */
   protocol?: CheckoutProtocol;
-  /** The participants, required with the `tcc` protocol. */
+  /**
+   * The participants, required with the `tcc` protocol. When given, the
+   * checkouts of both protocols are resumed, listed and driven on in their
+   * own protocol, so switching `protocol` strands none in flight.
+   */
   participants?: CheckoutParticipants;
   /** Called at every step boundary (the crash suite kills the process there). */
   faults?: FaultHook;
@@ -152,7 +156,10 @@ export class OrderSaga implements AsyncDisposable {
   readonly #logger: Logger;
   readonly #orchestrator: SagaOrchestrator;
   readonly #coordinator: TccCoordinator | undefined;
+  /** The definition new checkouts run. */
   readonly #definition: SagaDefinition<CheckoutInput, Record<string, unknown>>;
+  /** Every definition this saga drives, by name: the current protocol's and the other's. */
+  readonly #definitions = new Map<string, SagaDefinition<CheckoutInput, Record<string, unknown>>>();
   readonly #timeoutMs: number;
   readonly #onSettled: ((saga: SagaView) => void) | undefined;
   readonly #compensationRetry: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
@@ -185,8 +192,12 @@ export class OrderSaga implements AsyncDisposable {
       ...(deps.faults === undefined ? {} : { faults: deps.faults }),
     };
     const protocol = deps.protocol ?? "saga";
-    if (protocol === "tcc") {
-      if (!deps.participants) throw new RangeError("The tcc checkout needs its participants");
+    if (protocol === "tcc" && !deps.participants) {
+      throw new RangeError("The tcc checkout needs its participants");
+    }
+    const saga = this.#traced(this.#sagaCheckout());
+    this.#definitions.set(saga.name, saga);
+    if (deps.participants) {
       this.#coordinator = new TccCoordinator({
         ...driver,
         name: "checkout-tcc",
@@ -195,11 +206,14 @@ export class OrderSaga implements AsyncDisposable {
         tryRetry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 500 },
         phaseTwoRetry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 2_000 },
       });
-      this.#definition = this.#traced(this.#tccCheckout());
-    } else {
-      this.#definition = this.#traced(this.#sagaCheckout());
+      const tcc = this.#traced(this.#tccCheckout());
+      this.#definitions.set(tcc.name, tcc);
     }
-    this.#orchestrator = new SagaOrchestrator({ ...driver, sagas: [this.#definition] });
+    this.#definition = protocol === "tcc" ? this.#definitions.get("checkout-tcc")! : saga;
+    this.#orchestrator = new SagaOrchestrator({
+      ...driver,
+      sagas: [...this.#definitions.values()],
+    });
   }
 
   /** The orchestrator, for operators (`listSagas`, `resumeSaga`). */
@@ -211,12 +225,19 @@ export class OrderSaga implements AsyncDisposable {
   async listCheckouts(
     query: { status?: CheckoutStatus | undefined; limit: number },
   ): Promise<CheckoutView[]> {
-    const sagas = await this.#orchestrator.listSagas({
-      name: this.#definition.name,
-      limit: query.limit,
-      ...(query.status === undefined ? {} : { status: query.status }),
-    });
-    return sagas.map(checkoutView);
+    const lists = await Promise.all(
+      [...this.#definitions.keys()].map((name) =>
+        this.#orchestrator.listSagas({
+          name,
+          limit: query.limit,
+          ...(query.status === undefined ? {} : { status: query.status }),
+        })
+      ),
+    );
+    return lists.flat()
+      .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, query.limit)
+      .map(checkoutView);
   }
 
   /**
@@ -257,10 +278,15 @@ export class OrderSaga implements AsyncDisposable {
     this.#drivers.set(orderId, ctx);
     let saga: SagaView;
     try {
-      saga = await this.#orchestrator.start(this.#definition, checkoutId(orderId), { orderId }, {
-        timeoutMs: this.#timeoutMs,
-        signal: ctx.signal,
-      });
+      saga = await this.#start(this.#definition, orderId, ctx);
+    } catch (error) {
+      // The order's checkout began under the other protocol (the service was switched since):
+      // it is driven on in that one.
+      if (!(error instanceof FlotillaError && error.code === "TX_ID_CONFLICT")) throw error;
+      const begun = await this.#orchestrator.getSaga(checkoutId(orderId));
+      const definition = begun && this.#definitions.get(begun.name);
+      if (!definition || definition === this.#definition) throw error;
+      saga = await this.#start(definition, orderId, ctx);
     } finally {
       if (this.#drivers.get(orderId) === ctx) this.#drivers.delete(orderId);
     }
@@ -274,6 +300,17 @@ export class OrderSaga implements AsyncDisposable {
       ctx.logger.error("the order's checkout needs an operator", { orderId, error: saga.error });
     }
     return (await this.#store.get(orderId))!;
+  }
+
+  #start(
+    definition: SagaDefinition<CheckoutInput, Record<string, unknown>>,
+    orderId: string,
+    ctx: Context,
+  ): Promise<SagaView> {
+    return this.#orchestrator.start(definition, checkoutId(orderId), { orderId }, {
+      timeoutMs: this.#timeoutMs,
+      signal: ctx.signal,
+    });
   }
 
   /**

@@ -7,7 +7,7 @@ import {
   type TraceContext,
   UnavailableError,
 } from "@flotilla/core";
-import { RejectedError } from "@flotilla/tx";
+import { MemorySagaStore, RejectedError } from "@flotilla/tx";
 import { OrderSaga } from "./order_saga.ts";
 import { EventSourcedOrderStore } from "../infra/event_sourced_order_store.ts";
 import { fixture, pendingOrder, testContext } from "./_fixture.ts";
@@ -419,4 +419,52 @@ Deno.test("OrderSaga.drive() with a tracer runs each step and compensation in a 
   // What a step appends is in its span's trace.
   const reserved = (await f.appended()).find((e) => e.type === "StockReserved")!;
   assert.equal(reserved.metadata.traceparent, formatTraceparent(spans[1]!.trace));
+});
+
+Deno.test("OrderSaga switched from TCC to saga drives the TCC checkouts in flight on in TCC, and lists them", async () => {
+  await using f = await setup();
+  const sagas = new MemorySagaStore();
+  const { calls, participants } = recordingParticipants();
+  const deps = { ...f, sagas, owner: "order-1", participants };
+  // Two checkouts begin under TCC; the process dies after each payment Try was sent. (A hook
+  // that throws stops the transaction's drive as a crash would; the saga step around it would
+  // try again, so the saga's drive is stopped too, at that retry.)
+  const tcc = new OrderSaga({
+    ...deps,
+    protocol: "tcc",
+    faults: (point) => {
+      const tryDone = point.kind === "tcc" && point.boundary === "afterTry" &&
+        point.step === "payment";
+      const stepAgain = point.kind === "saga" && point.boundary === "beforeAction" &&
+        point.step === "reserveAndCharge" && point.attempt === 2;
+      if (tryDone || stepAgain) throw new Error(`crash after the payment Try of ${point.id}`);
+    },
+  });
+  for (const orderId of ["o-1", "o-2"]) {
+    await pendingOrder(f, orderId, "alice", [{ sku: "TEA", quantity: 1 }]);
+    using ctx = testContext(f.logger);
+    await assert.rejects(tcc.drive(orderId, ctx), /crash after the payment Try/);
+    assert.equal((await f.store.get(orderId))?.status, "PENDING");
+  }
+  await tcc[Symbol.asyncDispose]();
+
+  // The same instance restarts with FLOTILLA_CHECKOUT=saga.
+  await using saga = new OrderSaga({ ...deps, protocol: "saga" });
+  assert.deepEqual(
+    (await saga.listCheckouts({ limit: 10 })).map((c) => [c.orderId, c.protocol]),
+    [["o-1", "checkout-tcc"], ["o-2", "checkout-tcc"]],
+  );
+  // A new drive of a TCC-begun order goes on in TCC instead of failing on the taken id.
+  using ctx = testContext(f.logger);
+  assert.equal((await saga.drive("o-2", ctx)).status, "CONFIRMED");
+  // Recovery drives the other one on in TCC too.
+  assert.deepEqual(await saga.resume(), { driven: 1, failed: 0 });
+  assert.equal((await f.store.get("o-1"))?.status, "CONFIRMED");
+  assert.ok(calls.includes("payment.confirm:o-1") && calls.includes("payment.confirm:o-2"));
+  assert.deepEqual(f.inventory.log, [], "the saga protocol's own reserve was never used");
+  // New checkouts run the saga protocol.
+  await pendingOrder(f, "o-3", "alice", [{ sku: "TEA", quantity: 1 }]);
+  assert.equal((await saga.drive("o-3", ctx)).status, "CONFIRMED");
+  assert.deepEqual(f.inventory.log, ["reserve:o-3"]);
+  assert.equal((await saga.checkoutOf("o-3"))?.name, "checkout");
 });

@@ -70,14 +70,11 @@ export async function openCheckout(node: ServiceNode, db: DatabaseSync): Promise
         node.telemetry.metrics.sagaOutcomes.inc({ saga: saga.name, outcome });
         node.telemetry.metrics.sagaDuration.observe({ saga: saga.name, outcome }, seconds);
       },
-      ...(protocol === "tcc"
-        ? {
-          participants: peerParticipants(
-            node.peers.client(inventoryContract),
-            node.peers.client(paymentContract),
-          ),
-        }
-        : {}),
+      // Whatever the protocol: checkouts begun under the other one are driven on in it.
+      participants: peerParticipants(
+        node.peers.client(inventoryContract),
+        node.peers.client(paymentContract),
+      ),
       ...(crash.armed
         ? {
           faults: (point) =>
