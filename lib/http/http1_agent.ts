@@ -46,7 +46,7 @@ export interface Http1Request {
   readonly method: string;
   /** Path and query, starting with `/`. */
   readonly path: string;
-  /** Header names and values (`host` and `content-length` are added). */
+  /** Header names and values; `host` and `content-length` are the agent's to write. */
   readonly headers?: Readonly<Record<string, string>>;
   /** The body, sent with `content-length`. */
   readonly body?: string | Uint8Array;
@@ -284,6 +284,8 @@ const decoder = new TextDecoder();
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What a header value may hold here: visible ASCII, space and tab, no line break. */
 const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
+/** Headers the agent writes itself; a second copy would make the request ambiguous. */
+const FRAMING_HEADER = /^(?:host|content-length|transfer-encoding)$/i;
 /** Room left in front of the body for the request head, so both go out in one write. */
 const HEAD_ROOM = 2048;
 
@@ -766,6 +768,7 @@ function requestHead(target: Http1Target, request: Http1Request): string {
     for (const name in headers) {
       const value = headers[name]!;
       if (!TOKEN.test(name)) throw invalid(`header name ${JSON.stringify(name)}`);
+      if (FRAMING_HEADER.test(name)) throw invalid(`header ${name}: the agent writes it`);
       if (!FIELD_VALUE.test(value)) throw invalid(`value of header ${name}`);
       head += `${name}: ${value}\r\n`;
     }

@@ -341,6 +341,8 @@ Deno.test("Http1Agent refuses to send a header that would break the request, bef
     { headers: { "idempotency-key": "a\r\nx-injected: 1" } },
     { headers: { "bad name": "v" } },
     { headers: { "x-unicode": "ünïcode" } },
+    { headers: { "Content-Length": "0" } },
+    { headers: { host: "elsewhere" } },
     { path: "/a b" },
     { method: "GET /x" },
   ];
