@@ -26,9 +26,10 @@ export interface DriverOptions {
   /** This process's name in leases. @default {`tx-<pid>-<random>`} */
   owner?: string;
   /**
-   * How long a lease holds without a write. Every persisted step renews it;
-   * it must exceed the longest step (another process may take over a saga
-   * whose owner went silent that long). @default {30_000}
+   * How long a lease holds without a write. Every persisted step renews it,
+   * and a step (or participant call) still running renews it every third of
+   * this; another process may take over a record whose owner went silent
+   * that long. @default {30_000}
    */
   leaseMs?: number;
   /** The source of time (deadlines, leases, history). @default {systemClock} */
@@ -103,6 +104,33 @@ export class Leased {
     };
     this.record = await this.#rt.store.update(next, history.map((h) => ({ at: now, ...h })));
     await this.fault("afterPersist");
+  }
+
+  /**
+   * Resolves as `work` does, renewing the lease every third of `leaseMs`
+   * meanwhile, so that a step or participant call longer than the lease does
+   * not let another process take the record over while it still runs. A
+   * renewal writes no history and reaches no fault hook; one that fails (the
+   * lease was taken) is left to the next save, which then fails with
+   * `TX_LEASE_LOST`.
+   */
+  async keepLease<T>(work: Promise<T>): Promise<T> {
+    let renewing: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      renewing ??= this.#renew().catch(() => {}).finally(() => (renewing = undefined));
+    }, Math.max(1, this.#rt.leaseMs / 3));
+    try {
+      return await work;
+    } finally {
+      clearInterval(timer);
+      // The next save must start from the version the renewal wrote.
+      await renewing;
+    }
+  }
+
+  async #renew(): Promise<void> {
+    const leaseUntil = this.#rt.clock.now() + this.#rt.leaseMs;
+    this.record = await this.#rt.store.update({ ...this.record, leaseUntil });
   }
 
   /** Calls the fault hook at `boundary`. */

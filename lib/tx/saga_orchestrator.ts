@@ -408,7 +408,7 @@ export class SagaOrchestrator implements AsyncDisposable {
     await leased.fault("beforeAction", step.name, attemptNo);
     const remaining = deadline === null ? Infinity : deadline - rt.clock.now();
     const timeoutMs = Math.min(step.timeoutMs ?? Infinity, remaining);
-    const outcome = await attempt(
+    const outcome = await leased.keepLease(attempt(
       (signal) =>
         step.action({
           sagaId: record.id,
@@ -423,7 +423,7 @@ export class SagaOrchestrator implements AsyncDisposable {
       timeoutMs,
       rt.sleep,
       `The step "${step.name}" of saga "${record.id}"`,
-    );
+    ));
     await leased.fault("afterAction", step.name, attemptNo);
     const started = leased.record.state as SagaState;
     if (outcome.ok) {
@@ -510,7 +510,7 @@ export class SagaOrchestrator implements AsyncDisposable {
     );
     await leased.fault("beforeCompensation", step.name, attemptNo);
     const compensate = step.compensate;
-    const outcome = await attempt(
+    const outcome = await leased.keepLease(attempt(
       (signal) =>
         compensate({
           sagaId: record.id,
@@ -531,7 +531,7 @@ export class SagaOrchestrator implements AsyncDisposable {
       step.timeoutMs,
       rt.sleep,
       `The compensation of "${step.name}" of saga "${record.id}"`,
-    );
+    ));
     await leased.fault("afterCompensation", step.name, attemptNo);
     const started = leased.record.state as SagaState;
     if (outcome.ok) {

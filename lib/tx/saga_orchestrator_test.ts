@@ -351,3 +351,37 @@ Deno.test("SagaOrchestrator: the compensation of a step that was started but nev
   ]);
   checkLedgerSaga(db, view);
 });
+
+Deno.test("SagaOrchestrator renews the lease while a step outlasts it, so no one takes the saga over", async () => {
+  const clock = new ManualClock(1_000_000);
+  const store = new MemorySagaStore();
+  const options = { store, clock, sleep: manualSleep(clock), leaseMs: 30 };
+  let finish!: () => void;
+  const slowStep = new Promise<void>((resolve) => finish = resolve);
+  let started = false;
+  const saga = defineSaga<{ n: number }>("slow").step("long", {
+    action: async () => {
+      started = true;
+      await slowStep;
+      return { done: true };
+    },
+  }).build();
+  await using first = new SagaOrchestrator({ ...options, owner: "first", sagas: [saga] });
+  await using second = new SagaOrchestrator({ ...options, owner: "second", sagas: [saga] });
+  const running = first.start(saga, "s-1", { n: 1 });
+  while (!started) await new Promise((resolve) => setTimeout(resolve, 1));
+  // The lease the step's start wrote runs out on the clock; the step still runs...
+  clock.advance(1_000);
+  const lapsed = (await store.get("s-1"))!.leaseUntil;
+  assert.ok(lapsed < clock.now());
+  // ...and renews it (every third of leaseMs, on the real timer), from the clock's now.
+  for (let turn = 0; turn < 500 && (await store.get("s-1"))!.leaseUntil <= clock.now(); turn++) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.ok((await store.get("s-1"))!.leaseUntil > clock.now(), "the lease was renewed");
+  assert.deepEqual((await second.recover()).driven, [], "a live step's saga is not taken over");
+  finish();
+  assert.equal((await running).status, "COMPLETED");
+  const history = await store.history("s-1");
+  assert.ok(!history.some((h) => h.type.includes("renew")), "a renewal writes no history");
+});

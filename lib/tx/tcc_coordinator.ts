@@ -447,13 +447,13 @@ export class TccCoordinator implements AsyncDisposable {
     );
     await leased.fault("beforeTry", branch.name, attemptNo);
     const participant = this.#participants.get(branch.name) as TccParticipant<unknown>;
-    const outcome = await attempt(
+    const outcome = await leased.keepLease(attempt(
       (signal) =>
         participant.try(branch.input, this.#call(record, branch.name, "try", attemptNo, signal)),
       Math.min(this.#callTimeoutMs ?? Infinity, deadline - rt.clock.now()),
       rt.sleep,
       `The Try of "${branch.name}" in "${record.id}"`,
-    );
+    ));
     await leased.fault("afterTry", branch.name, attemptNo);
     const started = leased.record.state as TccState;
     if (outcome.ok) {
@@ -525,7 +525,7 @@ export class TccCoordinator implements AsyncDisposable {
     const attemptNo = branch.phaseTwoAttempts + 1;
     await leased.fault(confirm ? "beforeConfirm" : "beforeCancel", branch.name, attemptNo);
     const participant = this.#participants.get(branch.name) as TccParticipant<unknown>;
-    const outcome = await attempt(
+    const outcome = await leased.keepLease(attempt(
       (signal) => {
         const call = this.#call(record, branch.name, phase, attemptNo, signal);
         return confirm ? participant.confirm(call) : participant.cancel(call);
@@ -533,7 +533,7 @@ export class TccCoordinator implements AsyncDisposable {
       this.#callTimeoutMs,
       rt.sleep,
       `The ${phase} of "${branch.name}" in "${record.id}"`,
-    );
+    ));
     await leased.fault(confirm ? "afterConfirm" : "afterCancel", branch.name, attemptNo);
     if (outcome.ok) {
       await leased.save(
