@@ -13,6 +13,7 @@ import {
 } from "@flotilla/discovery/etcd-gateway";
 import type { ConfigChange, ConfigSource } from "./config_source.ts";
 import { ConfigError } from "./errors.ts";
+import { pause } from "./_pause.ts";
 import { setPath } from "./_values.ts";
 
 /** Options of {@link EtcdConfigSource}. */
@@ -253,19 +254,4 @@ function positive(name: string, value: number): number {
     );
   }
   return value;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

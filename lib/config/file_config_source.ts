@@ -8,6 +8,7 @@
 import { basename, dirname, resolve } from "node:path";
 import type { ConfigChange, ConfigSource } from "./config_source.ts";
 import { ConfigError } from "./errors.ts";
+import { pause } from "./_pause.ts";
 import { parseJsonLayer } from "./_json.ts";
 
 /** Options of {@link FileConfigSource}. */
@@ -108,7 +109,7 @@ export class FileConfigSource implements ConfigSource {
         // Debounce: read once the file has been quiet for debounceMs.
         do {
           dirty = false;
-          if (!await quiet(this.#debounceMs, stop)) return;
+          if (!await pause(this.#debounceMs, stop)) return;
         } while (dirty);
         const next = await this.#read();
         if (next.text !== undefined && next.text === last.text) continue;
@@ -162,19 +163,4 @@ export class FileConfigSource implements ConfigSource {
     this.#disposed.abort();
     return Promise.resolve();
   }
-}
-
-function quiet(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

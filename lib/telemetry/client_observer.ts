@@ -8,7 +8,7 @@
 import type { Clock, OutboundCall } from "@flotilla/core";
 import type { AttemptInfo, CallObservation, CallObserver } from "@flotilla/client";
 import type { CounterChild } from "./counter.ts";
-import { type FlotillaMetrics, outcomeOf } from "./flotilla_metrics.ts";
+import { countOutcome, type FlotillaMetrics } from "./flotilla_metrics.ts";
 import type { HistogramChild } from "./histogram.ts";
 import { hrClock } from "./hr_clock.ts";
 import type { Span } from "./span.ts";
@@ -132,13 +132,7 @@ export function clientObserver(options: ClientObserverOptions): CallObserver {
           if (recording) spans.delete(span.trace.spanId);
           const now = clock.now();
           instruments.duration.observe((now - start) / 1000);
-          const outcome = outcomeOf(error);
-          let counter = instruments.outcomes.get(outcome);
-          if (!counter) {
-            counter = metrics.clientRequests.labels({ ...instruments.labels, outcome });
-            instruments.outcomes.set(outcome, counter);
-          }
-          counter.inc();
+          countOutcome(instruments.outcomes, metrics.clientRequests, instruments.labels, error);
           if (error !== undefined) span.recordError(error);
           span.end(now);
         },

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Counter } from "./counter.ts";
+import type { Counter, CounterChild } from "./counter.ts";
 import type { Gauge } from "./gauge.ts";
 import type { Histogram } from "./histogram.ts";
 import type { Registry } from "./registry.ts";
@@ -228,6 +228,26 @@ export function outcomeOf(error: unknown): string {
   if (error === undefined) return "ok";
   const kind = (error as { kind?: unknown } | null)?.kind;
   return typeof kind === "string" && /^[A-Z_]+$/.test(kind) ? kind.toLowerCase() : "internal";
+}
+
+/**
+ * Counts one call of a bound series set by the outcome of `error`: the
+ * series of each outcome is looked up in `counter` once and kept in
+ * `outcomes`, so a call builds no label object.
+ */
+export function countOutcome<L extends string>(
+  outcomes: Map<string, CounterChild>,
+  counter: Counter<L | "outcome">,
+  labels: { readonly [K in L]: string },
+  error: unknown,
+): void {
+  const outcome = outcomeOf(error);
+  let series = outcomes.get(outcome);
+  if (!series) {
+    series = counter.labels({ ...labels, outcome } as { [K in L | "outcome"]: string });
+    outcomes.set(outcome, series);
+  }
+  series.inc();
 }
 
 /** Where an outbox's backlog is read: `SqliteOutbox` and `PostgresOutbox` fit. */

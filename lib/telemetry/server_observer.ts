@@ -7,7 +7,7 @@
 
 import type { Clock, InboundCall, InboundObservation, InboundObserver } from "@flotilla/core";
 import type { CounterChild } from "./counter.ts";
-import { type FlotillaMetrics, outcomeOf } from "./flotilla_metrics.ts";
+import { countOutcome, type FlotillaMetrics } from "./flotilla_metrics.ts";
 import type { GaugeChild } from "./gauge.ts";
 import type { HistogramChild } from "./histogram.ts";
 import { hrClock } from "./hr_clock.ts";
@@ -118,13 +118,7 @@ export function serverObserver(options: ServerObserverOptions): InboundObserver 
           const now = clock.now();
           instruments.inFlight.dec();
           instruments.duration.observe((now - start) / 1000);
-          const outcome = outcomeOf(error);
-          let counter = instruments.outcomes.get(outcome);
-          if (!counter) {
-            counter = metrics.serverRequests.labels({ ...instruments.labels, outcome });
-            instruments.outcomes.set(outcome, counter);
-          }
-          counter.inc();
+          countOutcome(instruments.outcomes, metrics.serverRequests, instruments.labels, error);
           if (error !== undefined) span.recordError(error);
           span.end(now);
         },
