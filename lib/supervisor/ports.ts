@@ -94,20 +94,62 @@ export async function assignPorts(
 }
 
 /**
- * Asks the operating system for a port that is free now on `hostname`, by
- * listening on port 0 and closing the listener.
+ * A port that is free now on `hostname`, for a server that will bind it a
+ * moment later. On Linux it is drawn at random above the well-known
+ * services' ports (10000) and below the system's ephemeral range
+ * (`/proc/sys/net/ipv4/ip_local_port_range`), and checked by listening on
+ * it: a port from the ephemeral range, which is what port 0 gives, may be
+ * taken in between as the local end of any outgoing connection on the
+ * machine. Elsewhere, or when that range leaves no room, it asks the
+ * operating system for one by listening on port 0.
  *
  * @example
  * ```ts
- * const port = freePort("127.0.0.1"); // e.g. 41873
+ * const port = freePort("127.0.0.1"); // e.g. 23817
  * ```
  */
-export function freePort(hostname: string): number {
+export function freePort(hostname: string, random: () => number = Math.random): number {
+  const range = listenRange();
+  if (range !== undefined) {
+    const [low, high] = range;
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const port = low + Math.floor(random() * (high - low + 1));
+      if (isPortFree(hostname, port)) return port;
+    }
+  }
   const listener = Deno.listen({ hostname, port: 0, transport: "tcp" });
   try {
     return listener.addr.port;
   } finally {
     listener.close();
+  }
+}
+
+const EPHEMERAL_RANGE_FILE = "/proc/sys/net/ipv4/ip_local_port_range";
+/** Below this are the well-known and common services' ports (Postgres, Redis, NATS, etcd…). */
+const LOWEST_PICKED_PORT = 10_000;
+let cachedRange: readonly [number, number] | null | undefined;
+
+/** The ports {@link freePort} draws from, or `undefined` to ask for port 0. */
+function listenRange(): readonly [number, number] | undefined {
+  if (cachedRange === undefined) cachedRange = readListenRange();
+  return cachedRange ?? undefined;
+}
+
+function readListenRange(): readonly [number, number] | null {
+  try {
+    // Query first: reading without the permission would prompt on a terminal.
+    if (
+      Deno.permissions.querySync({ name: "read", path: EPHEMERAL_RANGE_FILE }).state !== "granted"
+    ) {
+      return null;
+    }
+    const ephemeralLow = Number(Deno.readTextFileSync(EPHEMERAL_RANGE_FILE).trim().split(/\s+/)[0]);
+    // Too narrow a range below the ephemeral one would make collisions between pickers likely.
+    if (!Number.isInteger(ephemeralLow) || ephemeralLow - LOWEST_PICKED_PORT < 4096) return null;
+    return [LOWEST_PICKED_PORT, ephemeralLow - 1];
+  } catch {
+    return null;
   }
 }
 

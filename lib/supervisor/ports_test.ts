@@ -95,6 +95,37 @@ Deno.test("freePort() returns a port that can be listened on", () => {
   listener.close();
 });
 
+function ephemeralRangeStart(): number {
+  return Number(
+    Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
+  );
+}
+
+Deno.test("freePort() draws below the ephemeral range on Linux, where no outgoing connection takes it", () => {
+  const ephemeralLow = ephemeralRangeStart();
+  for (let i = 0; i < 20; i++) {
+    const port = freePort("127.0.0.1");
+    assert.ok(port >= 10_000 && port < ephemeralLow, `${port} outside 10000-${ephemeralLow - 1}`);
+  }
+});
+
+Deno.test("freePort() skips a drawn port that is in use", () => {
+  const ephemeralLow = ephemeralRangeStart();
+  const span = ephemeralLow - 10_000;
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: freePort("127.0.0.1") });
+  const busy = listener.addr.port;
+  const draws: number[] = [];
+  const port = freePort("127.0.0.1", () => {
+    // The first draw lands on the busy port, the next ones anywhere.
+    const r = draws.length === 0 ? (busy - 10_000 + 0.5) / span : Math.random();
+    draws.push(10_000 + Math.floor(r * span));
+    return r;
+  });
+  assert.equal(draws[0], busy);
+  assert.notEqual(port, busy);
+  assert.equal(port, draws.at(-1));
+});
+
 Deno.test("assignPorts() throws RangeError when the public port is in use", async () => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = listener.addr.port;

@@ -4,13 +4,14 @@
  * @module
  */
 
+import { freePort as pickFreePort } from "@flotilla/supervisor/ports";
+
 /**
- * A TCP port that was free a moment ago on `hostname`. Another process could
- * take it before you bind it; that race is rare enough for tests.
+ * A TCP port that was free a moment ago on `hostname`, drawn the way the
+ * supervisor draws its services' ports: outside the ephemeral range on Linux,
+ * so that no outgoing connection of a parallel test takes it before you bind
+ * it. Another process could still take it; rare enough for tests.
  */
 export function freePort(hostname = "127.0.0.1"): number {
-  const listener = Deno.listen({ hostname, port: 0 });
-  const port = listener.addr.port;
-  listener.close();
-  return port;
+  return pickFreePort(hostname);
 }
