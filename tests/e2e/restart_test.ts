@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { waitFor } from "@flotilla/testing";
+import { freePort, waitFor } from "@flotilla/testing";
 import { startShop } from "../support/shop.ts";
 
 Deno.test({
@@ -34,5 +34,22 @@ Deno.test({
       });
     }
     assert.equal(await shop.stop(), 0);
+  },
+});
+
+Deno.test({
+  name: "the shop does not start on a gateway port in use, and says so",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: freePort() });
+    const error = await startShop({ port: taken.addr.port }).then(
+      () => assert.fail("the shop started on a port in use"),
+      (error: Error) => error,
+    );
+    assert.match(
+      String((error.cause as Error).message),
+      new RegExp(`Cannot assign port ${taken.addr.port} to "gateway" as it is in use`),
+    );
   },
 });

@@ -93,8 +93,27 @@ export function e2eCheckout(): "saga" | "tcc" {
   return value;
 }
 
-/** Starts the shop and waits until the gateway is ready. */
+/** Thrown by {@link startShop} when the supervisor exits before the gateway is ready. */
+class ShopExitedEarly extends Error {}
+
+/**
+ * Starts the shop and waits until the gateway is ready. A free port picked
+ * here may still be taken before the supervisor binds it; then the shop is
+ * started again on another one (a port given in `options` is not replaced).
+ */
 export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await startShopOnce(options);
+    } catch (error) {
+      const portTaken = error instanceof Error && error.cause instanceof ShopExitedEarly &&
+        /Cannot assign port \d+ to "gateway" as it is in use/.test(error.cause.message);
+      if (!portTaken || options.port !== undefined || attempt === 3) throw error;
+    }
+  }
+}
+
+async function startShopOnce(options: StartShopOptions): Promise<Shop> {
   const ownsDataDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? await Deno.makeTempDir({ prefix: "flotilla-e2e-" });
   const port = options.port ?? freePort();
@@ -176,12 +195,18 @@ export async function startShop(options: StartShopOptions = {}): Promise<Shop> {
   };
 
   try {
-    await waitFor(async () => {
-      if (exited) throw new Error(`the supervisor exited early:\n${output}`);
-      const response = await fetch(`${url}/readyz`).catch(() => undefined);
+    const outcome = await waitFor(async () => {
+      if (exited) return "exited";
+      // Bounded: whatever else holds the port may take the connection and never answer.
+      const response = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5_000) })
+        .catch(() => undefined);
       await response?.body?.cancel();
-      return response?.status === 200;
+      return response?.status === 200 && "ready";
     }, { what: "the shop's gateway to be ready", timeoutMs: 120_000 });
+    if (outcome === "exited") {
+      await pumping;
+      throw new ShopExitedEarly(`the supervisor exited early:\n${output}`);
+    }
     await waitFor(async () => {
       const services = await statusOf(dataDir);
       return services.length > 0 && services.every((s) => s.state === "running");
