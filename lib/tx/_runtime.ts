@@ -154,15 +154,21 @@ export type Attempted<T> = { ok: true; value: T } | { ok: false; error: unknown 
 /**
  * Runs `work` once, racing `timeoutMs` (none when undefined) on `sleep`;
  * on timeout the work's signal is aborted and the outcome is a
- * `TX_STEP_TIMEOUT` error. Never throws.
+ * `TX_STEP_TIMEOUT` error. When `stop` aborts (the drive is stopped), the
+ * work's signal is aborted with its reason and the work is still awaited,
+ * so that nothing runs on once the record's lease is released. Never throws.
  */
 export async function attempt<T>(
   work: (signal: AbortSignal) => T | Promise<T>,
   timeoutMs: number | undefined,
   sleep: Sleep,
   what: string,
+  stop?: AbortSignal,
 ): Promise<Attempted<T>> {
   const controller = new AbortController();
+  const onStop = () => controller.abort(stop?.reason);
+  if (stop?.aborted) onStop();
+  else stop?.addEventListener("abort", onStop, { once: true });
   const running = (async () => await work(controller.signal))();
   running.catch(() => {}); // a loser of the race must not become an unhandled rejection
   const timer = new AbortController();
@@ -187,6 +193,7 @@ export async function attempt<T>(
     return { ok: false, error };
   } finally {
     timer.abort();
+    stop?.removeEventListener("abort", onStop);
   }
 }
 

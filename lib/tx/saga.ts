@@ -18,7 +18,10 @@ export interface StepContext<I, R> {
    * on every attempt and after every resume: pass it to the callee.
    */
   readonly idempotencyKey: string;
-  /** This attempt, from 1 (counted across crashes and resumes). */
+  /**
+   * This attempt, from 1 (counted across crashes and resumes; an attempt cut
+   * short because the drive was stopped is not counted).
+   */
   readonly attempt: number;
   /** The saga's input. */
   readonly input: I;
@@ -26,7 +29,7 @@ export interface StepContext<I, R> {
   readonly results: R;
   /** When the saga must be done (ms since the epoch), if it has a deadline. */
   readonly deadlineAt: number | undefined;
-  /** Aborted when the step's timeout or the saga's deadline passes. */
+  /** Aborted when the step's timeout or the saga's deadline passes, or the drive is stopped. */
   readonly signal: AbortSignal;
 }
 
@@ -58,7 +61,7 @@ export interface CompensationContext<I, R, O> {
   readonly outcome: ActionOutcome;
   /** The action's result when `outcome` is `"done"`. */
   readonly result: O | undefined;
-  /** Aborted when the compensation's timeout passes. */
+  /** Aborted when the compensation's timeout passes, or the drive is stopped. */
   readonly signal: AbortSignal;
 }
 

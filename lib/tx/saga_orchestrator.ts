@@ -318,7 +318,10 @@ export class SagaOrchestrator implements AsyncDisposable {
     return this.#rt.store.history(id);
   }
 
-  /** Stops driving (at the next step boundary; sagas stay resumable) and waits for the drives in flight. */
+  /**
+   * Stops driving — the running steps' signals are aborted; sagas stay
+   * resumable — and waits for the drives in flight.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closing.abort(new TxError("TX_LEASE_LOST", "The saga orchestrator is closing"));
     await this.#queue.idle();
@@ -423,6 +426,7 @@ export class SagaOrchestrator implements AsyncDisposable {
       timeoutMs,
       rt.sleep,
       `The step "${step.name}" of saga "${record.id}"`,
+      stop,
     ));
     await leased.fault("afterAction", step.name, attemptNo);
     const started = leased.record.state as SagaState;
@@ -433,6 +437,14 @@ export class SagaOrchestrator implements AsyncDisposable {
       );
     }
     const business = rt.classify(outcome.error) === "business";
+    if (!business && stop.aborted) {
+      // Cut short by the drive's stop, not failed: the attempt is not counted, and the step runs
+      // again (same idempotency key) when the saga is resumed.
+      return await leased.save(
+        { state: withStep(started, index, { actionAttempts: attemptNo - 1 }) },
+        [{ type: "step.interrupted", step: step.name, attempt: attemptNo }],
+      );
+    }
     const error = errorInfo(outcome.error, business);
     const failed = {
       type: business ? "step.rejected" : "step.failed",
@@ -531,6 +543,7 @@ export class SagaOrchestrator implements AsyncDisposable {
       step.timeoutMs,
       rt.sleep,
       `The compensation of "${step.name}" of saga "${record.id}"`,
+      stop,
     ));
     await leased.fault("afterCompensation", step.name, attemptNo);
     const started = leased.record.state as SagaState;
@@ -538,6 +551,12 @@ export class SagaOrchestrator implements AsyncDisposable {
       return await leased.save(
         { state: withStep(started, index, { compensation: "DONE" }) },
         [{ type: "compensation.completed", step: step.name, attempt: attemptNo }],
+      );
+    }
+    if (stop.aborted) {
+      return await leased.save(
+        { state: withStep(started, index, { compensationAttempts: attemptNo - 1 }) },
+        [{ type: "compensation.interrupted", step: step.name, attempt: attemptNo }],
       );
     }
     const error = errorInfo(outcome.error);

@@ -300,6 +300,64 @@ Deno.test("SagaOrchestrator pauses at a boundary when its signal aborts, leaving
   assert.equal((await orchestrator.recover()).driven[0]?.status, "COMPLETED");
 });
 
+Deno.test("SagaOrchestrator: stopping a drive aborts the running step, which is not counted as an attempt", async () => {
+  const world = testWorld();
+  const controller = new AbortController();
+  let bCalls = 0;
+  const { saga, calls } = scriptedSaga("s", {
+    steps: ["a", "b"],
+    // Only one attempt: were the stopped one counted, the resumed saga would compensate.
+    retry: { maxAttempts: 1 },
+    action: (step) => step === "b" && ++bCalls === 1 ? "hang" : "ok",
+    onAction: (step) => {
+      if (step === "b" && bCalls === 0) setTimeout(() => controller.abort(new Error("stop")), 0);
+    },
+  });
+  const orchestrator = world.orchestrator({ sagas: [saga] });
+  await assert.rejects(
+    orchestrator.start(saga, "s-1", { n: 1 }, { signal: controller.signal }),
+    /stop/,
+  );
+  const paused = await orchestrator.getSaga("s-1");
+  assert.equal(paused?.status, "RUNNING");
+  assert.equal(paused?.owner, null);
+  const types = (await orchestrator.sagaHistory("s-1")).map((h) => `${h.type}:${h.step ?? ""}`);
+  assert.deepEqual(types.slice(-3), ["step.started:b", "step.interrupted:b", "saga.paused:"]);
+  assert.ok(!types.includes("step.failed:b"));
+
+  assert.equal((await orchestrator.recover()).driven[0]?.status, "COMPLETED");
+  assert.deepEqual(
+    calls.filter((c) => c.step === "b").map((c) => [c.attempt, c.key]),
+    [[1, "s-1:b"], [1, "s-1:b"]],
+  );
+});
+
+Deno.test("SagaOrchestrator: disposing of it aborts a running compensation, which resumes later", async () => {
+  const world = testWorld();
+  let compensations = 0;
+  let orchestrator: SagaOrchestrator | undefined;
+  const { saga, calls } = scriptedSaga("s", {
+    steps: ["a", "b"],
+    action: (step) => step === "b" ? "reject" : "ok",
+    compensate: () => ++compensations === 1 ? "hang" : "ok",
+    compensationRetry: { maxAttempts: 1 },
+  });
+  orchestrator = world.orchestrator({ sagas: [saga] });
+  const running = orchestrator.start(saga, "s-1", { n: 1 });
+  while (compensations === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  await orchestrator[Symbol.asyncDispose]();
+  await assert.rejects(running, { code: "TX_LEASE_LOST" });
+  const types = (await world.orchestrator().sagaHistory("s-1")).map((h) => h.type);
+  assert.deepEqual(types.slice(-2), ["compensation.interrupted", "saga.paused"]);
+
+  orchestrator = world.orchestrator({ sagas: [saga], owner: "other" });
+  assert.equal((await orchestrator.recover()).driven[0]?.status, "COMPENSATED");
+  assert.deepEqual(
+    calls.filter((c) => c.kind === "compensate" && c.step === "b").map((c) => c.attempt),
+    [1, 1],
+  );
+});
+
 Deno.test("SagaOrchestrator rejects options that make no sense", () => {
   const store = new MemorySagaStore();
   assert.throws(() => new SagaOrchestrator({ store, leaseMs: 0 }), RangeError);

@@ -46,7 +46,7 @@ export interface TccCall {
   readonly attempt: number;
   /** When the Try phase must be over (the transaction's deadline), ms since the epoch. */
   readonly deadlineAt: number;
-  /** Aborted when the call's timeout passes. */
+  /** Aborted when the call's timeout passes, or the drive is stopped. */
   readonly signal: AbortSignal;
 }
 
@@ -361,7 +361,10 @@ export class TccCoordinator implements AsyncDisposable {
     return this.#rt.store.history(txId);
   }
 
-  /** Stops driving at the next boundary (transactions stay recoverable) and waits for drives in flight. */
+  /**
+   * Stops driving — the running participant calls' signals are aborted;
+   * transactions stay recoverable — and waits for the drives in flight.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#closing.abort(new TxError("TX_LEASE_LOST", "The TCC coordinator is closing"));
     await this.#queue.idle();
@@ -453,6 +456,7 @@ export class TccCoordinator implements AsyncDisposable {
       Math.min(this.#callTimeoutMs ?? Infinity, deadline - rt.clock.now()),
       rt.sleep,
       `The Try of "${branch.name}" in "${record.id}"`,
+      stop,
     ));
     await leased.fault("afterTry", branch.name, attemptNo);
     const started = leased.record.state as TccState;
@@ -463,6 +467,13 @@ export class TccCoordinator implements AsyncDisposable {
       );
     }
     const business = rt.classify(outcome.error) === "business";
+    if (!business && stop.aborted) {
+      // Cut short by the drive's stop: not counted; the Try is sent again on resume.
+      return await leased.save(
+        { state: withBranch(started, index, { tryAttempts: attemptNo - 1 }) },
+        [{ type: "try.interrupted", step: branch.name, attempt: attemptNo }],
+      );
+    }
     const error = errorInfo(outcome.error, business);
     const failed: Entry = {
       type: business ? "try.rejected" : "try.failed",
@@ -533,6 +544,7 @@ export class TccCoordinator implements AsyncDisposable {
       this.#callTimeoutMs,
       rt.sleep,
       `The ${phase} of "${branch.name}" in "${record.id}"`,
+      stop,
     ));
     await leased.fault(confirm ? "afterConfirm" : "afterCancel", branch.name, attemptNo);
     if (outcome.ok) {
@@ -543,6 +555,14 @@ export class TccCoordinator implements AsyncDisposable {
       return true;
     }
     const business = rt.classify(outcome.error) === "business";
+    if (!business && stop.aborted) {
+      await leased.save({}, [{
+        type: `${phase}.interrupted`,
+        step: branch.name,
+        attempt: attemptNo,
+      }]);
+      return true;
+    }
     const error = errorInfo(outcome.error, business);
     const failedState = withBranch(state, index, { phaseTwoAttempts: attemptNo, error });
     const failed: Entry = { type: `${phase}.failed`, step: branch.name, attempt: attemptNo, error };

@@ -171,6 +171,45 @@ Deno.test("TccCoordinator: a Try held past the timeout and released after Cancel
   assert.equal(w.payment.calls.try, 0);
 });
 
+Deno.test("TccCoordinator: stopping a drive aborts the Try in flight, which is not counted and is sent again on resume", async () => {
+  const w = world();
+  let tries = 0;
+  const net = network(w.payment.participant.asParticipant(), {
+    try: () => ++tries === 1 ? "hold" : "deliver",
+  });
+  const participants = [w.inventory.participant.asParticipant(), net.participant];
+  // One attempt only: were the stopped Try counted, the resumed transaction would cancel.
+  const options = { tryRetry: { maxAttempts: 1 } };
+  const controller = new AbortController();
+  const running = w.coordinator(participants, options).run(
+    "tx-1",
+    { inventory: tea(1), payment: tea(4) },
+    { signal: controller.signal },
+  );
+  while (net.held.length === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  controller.abort(new Error("stop"));
+  await assert.rejects(running, /stop/);
+  await using paused = w.coordinator(participants, options);
+  const types = (await paused.transactionHistory("tx-1")).map((h) =>
+    `${h.type}${h.step ? `:${h.step}` : ""}`
+  );
+  assert.deepEqual(types.slice(-3), [
+    "try.started:payment",
+    "try.interrupted:payment",
+    "tcc.paused",
+  ]);
+  assert.equal((await paused.getTransaction("tx-1"))?.status, "TRYING");
+
+  await using again = w.coordinator(participants, { ...options, owner: "c-2" });
+  const { driven } = await again.recover();
+  assert.equal(driven[0]?.status, "CONFIRMED");
+  assert.deepEqual(net.keys.filter((k) => k.endsWith(":try")), [
+    "tx-1:payment:try",
+    "tx-1:payment:try",
+  ]);
+  assert.equal(w.payment.sold(), 4);
+});
+
 Deno.test("TccCoordinator persists its decision before phase two: a crash there is finished by recover()", async () => {
   const w = world();
   const crash = crashAt(1, (p) => p.boundary === "beforeConfirm" && p.step === "payment");
