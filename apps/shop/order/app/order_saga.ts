@@ -391,10 +391,12 @@ export class OrderSaga implements AsyncDisposable {
         action: async ({ input: { orderId }, signal }) => {
           const order = await this.#load(orderId);
           const ctx = this.#context(orderId, "reserveAndCharge", signal);
+          // The step's signal stops the transaction's drive too (step timeout, checkout stopped):
+          // it is left TRYING or deciding, and the next attempt or recovery drives it on.
           const tx = await coordinator.run(orderId, {
             inventory: { items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) },
             payment: { customerId: order.customerId, amount: order.total },
-          });
+          }, { signal });
           if (tx.status === "CONFIRMED") {
             await this.#update(orderId, (o) => [
               ...recordStockReserved(o, this.#now()),

@@ -369,6 +369,48 @@ Deno.test("OrderSaga.drive() with TCC cancels both participants when one refuses
   assert.deepEqual(f.inventory.log, [], "the saga's own reserve/charge are not used");
 });
 
+Deno.test("OrderSaga.drive() with TCC stopped by its caller during a Try aborts it, leaves the order PENDING, and resumes", async () => {
+  await using f = await setup();
+  const { calls, participants } = recordingParticipants();
+  let paymentTries = 0;
+  let tryAborted = false;
+  let tryStarted: () => void;
+  const started = new Promise<void>((resolve) => (tryStarted = resolve));
+  const hanging = {
+    ...participants.payment,
+    try: (input: unknown, call: { txId: string; signal: AbortSignal }) => {
+      if (++paymentTries > 1) return participants.payment.try(input, call);
+      tryStarted();
+      // A payment service that does not answer: only the call's signal ends the wait.
+      return new Promise<void>((_, reject) =>
+        call.signal.addEventListener("abort", () => {
+          tryAborted = true;
+          reject(call.signal.reason);
+        })
+      );
+    },
+  };
+  await using saga = new OrderSaga({
+    ...f,
+    protocol: "tcc",
+    participants: { ...participants, payment: hanging },
+  });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  const controller = new AbortController();
+  using ctx = createContext({ service: "order", action: "test", signal: controller.signal });
+  const driving = saga.drive("o-1", ctx);
+  await started;
+  controller.abort(new DeadlineExceededError());
+  await assert.rejects(driving, DeadlineExceededError);
+  assert.ok(tryAborted, "the payment Try in flight was aborted");
+  assert.equal((await f.store.get("o-1"))?.status, "PENDING");
+
+  assert.deepEqual(await saga.resume(), { driven: 1, failed: 0 });
+  assert.equal((await f.store.get("o-1"))?.status, "CONFIRMED");
+  assert.equal(paymentTries, 2);
+  assert.ok(calls.includes("payment.confirm:o-1"));
+});
+
 Deno.test("OrderSaga.drive() tells onSettled of each checkout it ends, once", async () => {
   await using f = await setup();
   const settled: string[] = [];
