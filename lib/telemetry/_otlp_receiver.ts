@@ -16,6 +16,10 @@ export interface ReceivedSpan {
 
 /** A receiver listening on a free port; dispose it to stop. */
 export interface OtlpReceiver extends AsyncDisposable {
+  /** Answers to give, in order, before taking requests again (e.g. a 503 with `Retry-After`). */
+  readonly refusals: { status: number; headers?: Record<string, string> }[];
+  /** The `content-encoding` of each request (`""` when none). */
+  readonly encodings: string[];
   /** Base URL, e.g. `http://127.0.0.1:41234` (set OTEL_EXPORTER_OTLP_ENDPOINT to it). */
   readonly url: string;
   /** Every span received so far. */
@@ -28,10 +32,22 @@ export interface OtlpReceiver extends AsyncDisposable {
 export function startOtlpReceiver(): OtlpReceiver {
   const spans: ReceivedSpan[] = [];
   const paths: string[] = [];
+  const refusals: OtlpReceiver["refusals"] = [];
+  const encodings: string[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     paths.push(new URL(req.url).pathname);
+    const encoding = req.headers.get("content-encoding") ?? "";
+    encodings.push(encoding);
+    const refusal = refusals.shift();
+    if (refusal) {
+      await req.body?.cancel();
+      return new Response("try later", { status: refusal.status, headers: refusal.headers ?? {} });
+    }
     const contentType = req.headers.get("content-type") ?? "";
-    const body = new Uint8Array(await req.arrayBuffer());
+    const raw = encoding === "gzip"
+      ? req.body!.pipeThrough(new DecompressionStream("gzip"))
+      : req.body;
+    const body = new Uint8Array(await new Response(raw).arrayBuffer());
     if (contentType === "application/json") {
       spans.push(...fromJson(JSON.parse(new TextDecoder().decode(body)), contentType));
     } else if (contentType === "application/x-protobuf") {
@@ -45,6 +61,8 @@ export function startOtlpReceiver(): OtlpReceiver {
     url: `http://127.0.0.1:${server.addr.port}`,
     spans,
     paths,
+    refusals,
+    encodings,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }

@@ -107,6 +107,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       headers: config.headers,
       resource,
       timeoutMs: config.timeoutMs,
+      compression: config.compression,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     processor = new BatchSpanProcessor(exporter, {

@@ -104,9 +104,11 @@ export {
   unrefTimers,
 } from "./batch_span_processor.ts";
 export {
+  type OtlpCompression,
   OtlpHttpExporter,
   type OtlpHttpExporterOptions,
   type OtlpProtocol,
+  type OtlpRetryOptions,
 } from "./otlp_http_exporter.ts";
 export {
   denoEnv,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { OtlpProtocol } from "./otlp_http_exporter.ts";
+import type { OtlpCompression, OtlpProtocol } from "./otlp_http_exporter.ts";
 import { type Sampler, samplerFromEnv } from "./sampler.ts";
 import type { Attributes } from "./span.ts";
 
@@ -24,6 +24,8 @@ export const OTEL_ENV_VARS: readonly string[] = [
   "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
   "OTEL_EXPORTER_OTLP_TIMEOUT",
   "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+  "OTEL_EXPORTER_OTLP_COMPRESSION",
+  "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
   "OTEL_BSP_SCHEDULE_DELAY",
   "OTEL_BSP_EXPORT_TIMEOUT",
   "OTEL_BSP_MAX_QUEUE_SIZE",
@@ -40,8 +42,10 @@ export interface OtelConfig {
   readonly protocol: OtlpProtocol;
   /** Extra export headers. */
   readonly headers: Readonly<Record<string, string>>;
-  /** Export request timeout, ms. */
+  /** How long one export may take, retries included, ms. */
   readonly timeoutMs: number;
+  /** Body compression of the export requests. */
+  readonly compression: OtlpCompression;
   /** Resource attributes, `service.name` included. */
   readonly resource: Readonly<Attributes>;
   /** The sampler. */
@@ -74,7 +78,7 @@ export const denoEnv: EnvReader = (name: string): string | undefined => {
 /**
  * Reads the standard OpenTelemetry variables (see {@link OTEL_ENV_VARS}),
  * following the specification's defaults: endpoint
- * `http://localhost:4318`, protocol `http/protobuf`, sampler
+ * `http://localhost:4318`, protocol `http/protobuf`, no compression, sampler
  * `parentbased_always_on`, batch 512 of a 2048 queue every 5 s.
  * `service.name` is `OTEL_SERVICE_NAME`, else the one in
  * `OTEL_RESOURCE_ATTRIBUTES`, else `defaultServiceName`.
@@ -118,6 +122,13 @@ export function readOtelConfig(
       `Cannot configure tracing as OTEL_EXPORTER_OTLP_PROTOCOL must be "http/protobuf" or "http/json": current value is "${protocol}"`,
     );
   }
+  const compression = (get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") ??
+    get("OTEL_EXPORTER_OTLP_COMPRESSION") ?? "none").toLowerCase();
+  if (compression !== "gzip" && compression !== "none") {
+    throw new RangeError(
+      `Cannot configure tracing as OTEL_EXPORTER_OTLP_COMPRESSION must be "gzip" or "none": current value is "${compression}"`,
+    );
+  }
   const tracesEndpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
   const base = get("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318";
   const url = tracesEndpoint ?? `${base.endsWith("/") ? base : base + "/"}v1/traces`;
@@ -138,6 +149,7 @@ export function readOtelConfig(
         get("OTEL_EXPORTER_OTLP_TIMEOUT"),
       10_000,
     ),
+    compression,
     resource,
     sampler: samplerFromEnv(get("OTEL_TRACES_SAMPLER"), get("OTEL_TRACES_SAMPLER_ARG")),
     batch: {

@@ -13,6 +13,19 @@ import type { Attributes, SpanData } from "./span.ts";
 /** The OTLP/HTTP encodings this exporter speaks. */
 export type OtlpProtocol = "http/protobuf" | "http/json";
 
+/** How the request body is compressed (`OTEL_EXPORTER_OTLP_COMPRESSION`). */
+export type OtlpCompression = "gzip" | "none";
+
+/** How an export that failed for a transient reason is tried again. */
+export interface OtlpRetryOptions {
+  /** Requests per export, the first included; 1 turns retries off. @default {5} */
+  maxAttempts?: number;
+  /** Backoff before the first retry; doubled each time, with full jitter. @default {1000} */
+  initialDelayMs?: number;
+  /** Longest backoff between two requests. @default {5000} */
+  maxDelayMs?: number;
+}
+
 /** Options of {@link OtlpHttpExporter}. */
 export interface OtlpHttpExporterOptions {
   /** The traces URL, e.g. `http://127.0.0.1:4318/v1/traces`. */
@@ -25,16 +38,29 @@ export interface OtlpHttpExporterOptions {
   resource?: Readonly<Attributes>;
   /** The `fetch` to send with. @default {globalThis.fetch} */
   fetch?: typeof fetch;
-  /** Per-request timeout in milliseconds (`OTEL_EXPORTER_OTLP_TIMEOUT`). @default {10000} */
+  /** How long one export may take, retries included, in ms (`OTEL_EXPORTER_OTLP_TIMEOUT`). @default {10000} */
   timeoutMs?: number;
+  /** Body compression (`OTEL_EXPORTER_OTLP_COMPRESSION`). @default {"none"} */
+  compression?: OtlpCompression;
+  /** Retries of transient failures (429, 502, 503, 504, no answer). @default {{ maxAttempts: 5 }} */
+  retry?: OtlpRetryOptions;
+  /** Source of the backoff's jitter, in [0, 1). @default {Math.random} */
+  random?: () => number;
 }
+
+// The answers the OTLP specification calls retryable.
+const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 const SCOPE = { name: "@flotilla/telemetry", version: "0.1.0" };
 
 /**
  * Sends spans to an OpenTelemetry collector (or Jaeger, Tempo…) over
- * OTLP/HTTP. A non-2xx answer or a network failure rejects with
- * {@link OtlpExportError}; no retry (the batch processor moves on).
+ * OTLP/HTTP, optionally gzip-compressed. A transient failure — 429, 502,
+ * 503, 504, or no answer — is retried with exponential backoff and full
+ * jitter, waiting as long as a `Retry-After` header asks instead, until
+ * `retry.maxAttempts` requests were sent, `timeoutMs` passed since the
+ * export began, or the export's signal aborts. Then, or on any other
+ * non-2xx answer, it rejects with {@link OtlpExportError}.
  *
  * @example
  * ```ts
@@ -56,6 +82,11 @@ export class OtlpHttpExporter implements SpanExporter {
   readonly #resource: Readonly<Attributes>;
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
+  readonly #gzip: boolean;
+  readonly #maxAttempts: number;
+  readonly #initialDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #random: () => number;
 
   /** Creates the exporter. */
   constructor(options: OtlpHttpExporterOptions) {
@@ -80,34 +111,126 @@ export class OtlpHttpExporter implements SpanExporter {
       );
     }
     this.#timeoutMs = timeoutMs;
+    const compression = options.compression ?? "none";
+    if (compression !== "gzip" && compression !== "none") {
+      throw new RangeError(
+        `Cannot create the OTLP exporter as 'compression' must be "gzip" or "none": current value is "${compression}"`,
+      );
+    }
+    this.#gzip = compression === "gzip";
+    const retry = options.retry ?? {};
+    this.#maxAttempts = retry.maxAttempts ?? 5;
+    this.#initialDelayMs = retry.initialDelayMs ?? 1_000;
+    this.#maxDelayMs = retry.maxDelayMs ?? 5_000;
+    if (!(Number.isInteger(this.#maxAttempts) && this.#maxAttempts >= 1)) {
+      throw new RangeError(
+        `Cannot create the OTLP exporter as 'retry.maxAttempts' must be an integer >= 1: current value is ${this.#maxAttempts}`,
+      );
+    }
+    for (
+      const [name, value] of [["initialDelayMs", this.#initialDelayMs], [
+        "maxDelayMs",
+        this.#maxDelayMs,
+      ]] as const
+    ) {
+      if (!(Number.isFinite(value) && value >= 0)) {
+        throw new RangeError(
+          `Cannot create the OTLP exporter as 'retry.${name}' must be a number >= 0: current value is ${value}`,
+        );
+      }
+    }
+    this.#random = options.random ?? Math.random;
     this.#headers = {
       ...options.headers,
       "content-type": this.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+      ...(this.#gzip ? { "content-encoding": "gzip" } : {}),
     };
     this.#resource = options.resource ?? {};
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** Posts one `ExportTraceServiceRequest` holding `spans`. */
+  /** Posts one `ExportTraceServiceRequest` holding `spans`, retrying transient failures. */
   async export(spans: readonly SpanData[], signal?: AbortSignal): Promise<void> {
     if (spans.length === 0) return;
-    const body = this.protocol === "http/json"
+    const encoded = this.protocol === "http/json"
       ? encodeJson(spans, this.#resource, SCOPE)
       : encodeProto(spans, this.#resource, SCOPE);
-    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const body = this.#gzip ? await gzip(encoded) : encoded;
+    // `timeoutMs` bounds the whole export, retries included, as OTEL_EXPORTER_OTLP_TIMEOUT says.
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
+    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+    for (let attempt = 1;; attempt++) {
+      const failure = await this.#post(body, stop);
+      if (failure === undefined) return;
+      if (!failure.error.retryable || attempt >= this.#maxAttempts || stop.aborted) {
+        throw failure.error;
+      }
+      const backoff = Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** (attempt - 1)) *
+        this.#random();
+      try {
+        await pause(failure.retryAfterMs ?? backoff, stop);
+      } catch {
+        throw failure.error; // the export's time is up: the last failure says why
+      }
+    }
+  }
+
+  /** One request: nothing when it was taken, else why not and how long the collector asks to wait. */
+  async #post(
+    body: BodyInit,
+    signal: AbortSignal,
+  ): Promise<{ error: OtlpExportError; retryAfterMs: number | undefined } | undefined> {
     let response: Response;
     try {
       response = await this.#fetch(this.url, {
         method: "POST",
         headers: this.#headers,
         body,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal,
       });
     } catch (cause) {
-      throw new OtlpExportError(this.url, { cause });
+      return { error: new OtlpExportError(this.url, { cause }), retryAfterMs: undefined };
     }
     // Read the body so the connection can be reused.
     await response.arrayBuffer().catch(() => {});
-    if (!response.ok) throw new OtlpExportError(this.url, { status: response.status });
+    if (response.ok) return undefined;
+    const retryAfterMs = RETRYABLE_STATUS.has(response.status)
+      ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
+      : undefined;
+    return { error: new OtlpExportError(this.url, { status: response.status }), retryAfterMs };
   }
+}
+
+/**
+ * The wait a `Retry-After` header asks for, in ms: delay-seconds or an
+ * HTTP date; `undefined` when absent or unreadable.
+ */
+export function parseRetryAfter(value: string | null, nowMs: number): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  if (!/ GMT$/.test(text)) return undefined; // an HTTP date is always in GMT
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+
+async function gzip(data: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const done = () => {
+      signal?.removeEventListener("abort", abort);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", abort, { once: true });
+  });
 }

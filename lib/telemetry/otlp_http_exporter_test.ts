@@ -11,7 +11,7 @@ import { resolvePolicy } from "@flotilla/resilience";
 import { startOtlpReceiver } from "./_otlp_receiver.ts";
 import { createTelemetry, type Telemetry } from "./create_telemetry.ts";
 import { OtlpExportError } from "./errors.ts";
-import { OtlpHttpExporter } from "./otlp_http_exporter.ts";
+import { OtlpHttpExporter, parseRetryAfter } from "./otlp_http_exporter.ts";
 
 const GATEWAY_SPAN = "00f067aa0ba902b7";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -203,6 +203,7 @@ Deno.test("OtlpHttpExporter rejects with OtlpExportError on a non-2xx answer or 
   const answering = new OtlpHttpExporter({
     url: "http://collector.invalid/v1/traces",
     fetch: () => Promise.resolve(new Response("busy", { status: 503 })),
+    retry: { maxAttempts: 1 },
   });
   const span = {
     name: "x",
@@ -225,9 +226,119 @@ Deno.test("OtlpHttpExporter rejects with OtlpExportError on a non-2xx answer or 
   const silent = new OtlpHttpExporter({
     url: "http://collector.invalid/v1/traces",
     fetch: () => Promise.reject(new TypeError("connection refused")),
+    retry: { maxAttempts: 1 },
   });
   const refused = await silent.export([span]).catch((e) => e);
   assert.ok(refused instanceof OtlpExportError);
   assert.equal(refused.status, undefined);
   assert.throws(() => new OtlpHttpExporter({ url: "not a url" }), RangeError);
+  assert.throws(
+    () => new OtlpHttpExporter({ url: "http://x/", retry: { maxAttempts: 0 } }),
+    RangeError,
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => new OtlpHttpExporter({ url: "http://x/", compression: "br" as any }),
+    RangeError,
+  );
+});
+
+const SPAN = {
+  name: "x",
+  kind: "internal" as const,
+  traceId: TRACE_ID,
+  spanId: GATEWAY_SPAN,
+  parentSpanId: undefined,
+  tracestate: undefined,
+  startTimeMs: 1,
+  endTimeMs: 2,
+  attributes: { "flotilla.note": "gzip me ".repeat(20) },
+  events: [],
+  links: [],
+  status: { code: "unset" as const },
+};
+
+Deno.test("createTelemetry() gzips export bodies with OTEL_EXPORTER_OTLP_COMPRESSION=gzip", async () => {
+  await using receiver = startOtlpReceiver();
+  for (const protocol of ["http/protobuf", "http/json"]) {
+    const env: Record<string, string> = {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
+      OTEL_EXPORTER_OTLP_COMPRESSION: "gzip",
+    };
+    await using telemetry = createTelemetry({
+      service: "order",
+      env: (name) => env[name],
+      processMetrics: false,
+    });
+    const ids = await placeOrder(telemetry, TRACEPARENT);
+    await telemetry.flush();
+    assert.equal(receiver.spans.find((s) => s.spanId === ids.server)?.name, "order/place");
+  }
+  assert.deepEqual(receiver.encodings, ["gzip", "gzip"]);
+  assert.equal(receiver.spans.length, 4);
+});
+
+Deno.test("OtlpHttpExporter retries 429/502/503/504 as Retry-After asks, then delivers once", async () => {
+  await using receiver = startOtlpReceiver();
+  receiver.refusals.push(
+    { status: 503, headers: { "retry-after": "0" } },
+    { status: 429 },
+    { status: 502 },
+  );
+  const exporter = new OtlpHttpExporter({
+    url: `${receiver.url}/v1/traces`,
+    retry: { initialDelayMs: 1, maxDelayMs: 2 },
+  });
+  await exporter.export([SPAN]);
+  assert.equal(receiver.paths.length, 4);
+  assert.deepEqual(receiver.spans.map((s) => s.spanId), [GATEWAY_SPAN]);
+});
+
+Deno.test("OtlpHttpExporter gives up after retry.maxAttempts, and at once on an answer not retryable", async () => {
+  await using receiver = startOtlpReceiver();
+  receiver.refusals.push(...Array.from({ length: 3 }, () => ({ status: 504 })));
+  const exporter = new OtlpHttpExporter({
+    url: `${receiver.url}/v1/traces`,
+    retry: { maxAttempts: 3, initialDelayMs: 1, maxDelayMs: 1 },
+  });
+  const exhausted = await exporter.export([SPAN]).catch((e) => e);
+  assert.ok(exhausted instanceof OtlpExportError);
+  assert.equal(exhausted.status, 504);
+  assert.equal(receiver.paths.length, 3);
+
+  receiver.refusals.push({ status: 400 }, { status: 400 });
+  const refused = await exporter.export([SPAN]).catch((e) => e);
+  assert.equal(refused.status, 400);
+  assert.equal(refused.retryable, false);
+  assert.equal(receiver.paths.length, 4, "a 400 is not sent again");
+  assert.equal(receiver.spans.length, 0);
+});
+
+Deno.test("OtlpHttpExporter retries an unanswered request, and stops retrying when the export's signal aborts", async () => {
+  let requests = 0;
+  const controller = new AbortController();
+  const exporter = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => {
+      if (++requests === 2) controller.abort(new Error("export timeout"));
+      return Promise.reject(new TypeError("connection refused"));
+    },
+    retry: { maxAttempts: 10, initialDelayMs: 1, maxDelayMs: 1 },
+  });
+  const error = await exporter.export([SPAN], controller.signal).catch((e) => e);
+  assert.ok(error instanceof OtlpExportError);
+  assert.equal(error.status, undefined);
+  assert.equal(requests, 2);
+});
+
+Deno.test("parseRetryAfter() reads delay-seconds and HTTP dates", () => {
+  const now = Date.parse("Thu, 26 Nov 2026 15:00:00 GMT");
+  assert.equal(parseRetryAfter("7", now), 7_000);
+  assert.equal(parseRetryAfter(" 0 ", now), 0);
+  assert.equal(parseRetryAfter("Thu, 26 Nov 2026 15:00:03 GMT", now), 3_000);
+  assert.equal(parseRetryAfter("Thu, 26 Nov 2026 14:00:00 GMT", now), 0);
+  assert.equal(parseRetryAfter(null, now), undefined);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+  assert.equal(parseRetryAfter("-5", now), undefined);
 });
