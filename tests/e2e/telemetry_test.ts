@@ -207,6 +207,30 @@ Deno.test("telemetry of the shop: one trace per checkout, promtool-clean /metric
     },
   );
 
+  await t.step(
+    "notification logs the notification it records, in the consumer span of the event",
+    async () => {
+      const line = await waitFor(async () => {
+        const text = await Deno.readTextFile(join(shop.dataDir, "logs", "notification.log"))
+          .catch(() => "");
+        return text.split("\n").filter((l) => l.includes("notification recorded")).map((l) => {
+          try {
+            return JSON.parse(l.slice(l.indexOf("{"))) as Record<string, unknown>;
+          } catch {
+            return undefined;
+          }
+        }).find((entry) => entry?.orderId === orderId && entry?.type === "order.confirmed");
+      }, { what: `notification's log line of order ${orderId}`, timeoutMs: 20_000 });
+      assert.equal(line.service, "notification");
+      assert.equal(line.trace_id, traceId, "the line carries the checkout's trace");
+      const consumer = await find(
+        "the consumer span the line was written in",
+        (s) => s.kind === CONSUMER && s.spanId === line.span_id,
+      );
+      assert.equal(consumer.service, "notification");
+    },
+  );
+
   const services = await shop.status();
 
   await t.step({
