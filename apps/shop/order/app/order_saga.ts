@@ -140,7 +140,10 @@ const TIMED_OUT: CancelReason = "TIMED_OUT";
  * Infrastructure errors (unavailable, deadline) are retried with backoff
  * until the checkout's deadline, then the checkout is undone (`TIMED_OUT`).
  * A drive stopped by its caller (`ctx.signal`) leaves the order `PENDING`
- * for {@link resume} / the next drive.
+ * for {@link resume} / the next drive. With TCC, the transaction's decision
+ * is final: a checkout undone after its transaction decided CONFIRM (its
+ * deadline passed while phase two or the order's update was stuck) confirms
+ * the order instead of cancelling it.
  *
  * @example
  * ```ts
@@ -383,8 +386,34 @@ export class OrderSaga implements AsyncDisposable {
 
   #tccCheckout(): SagaDefinition<CheckoutInput, Record<string, unknown>> {
     const coordinator = this.#coordinator!;
+    const createOrder = this.#createOrder();
     return defineSaga<CheckoutInput>("checkout-tcc")
-      .step("createOrder", this.#createOrder())
+      .step("createOrder", {
+        ...createOrder,
+        // The transaction may have decided CONFIRM (stock sold, money taken) before the checkout
+        // was undone — its deadline passed while phase two or the order's update was stuck. The
+        // decision stands, so the order is confirmed rather than cancelled with the money kept.
+        compensate: async (args: { input: CheckoutInput; signal: AbortSignal }) => {
+          const { orderId } = args.input;
+          const tx = await coordinator.getTransaction(orderId);
+          if (tx?.decision !== "CONFIRM") return await createOrder.compensate(args);
+          const ctx = this.#context(orderId, "confirmOrder", args.signal);
+          const confirmed = await this.#update(orderId, (o) => {
+            if (o.status === "CONFIRMED") return [];
+            const now = this.#now();
+            return [
+              ...recordStockReserved(o, now),
+              ...recordPaymentCharged({ ...o, stockReserved: true }, now),
+              ...confirmOrder({ ...o, stockReserved: true, charged: true }, now),
+            ];
+          }, ctx);
+          ctx.logger.warn("checkout undone after its transaction confirmed: order confirmed", {
+            orderId,
+            transaction: tx.status,
+            total: confirmed.total,
+          });
+        },
+      })
       .step("reserveAndCharge", {
         // No compensation: the transaction decides itself (Cancel on any refusal, or past its
         // timeout), and this step waits for that decision, which the checkout's deadline outlasts.
@@ -397,14 +426,16 @@ export class OrderSaga implements AsyncDisposable {
             inventory: { items: order.items.map(({ sku, quantity }) => ({ sku, quantity })) },
             payment: { customerId: order.customerId, amount: order.total },
           }, { signal });
-          if (tx.status === "CONFIRMED") {
+          // Once decided, the outcome is known even while phase two still waits for a participant
+          // (CONFIRMING, or parked): recovery finishes it, the order need not wait.
+          if (tx.decision === "CONFIRM") {
             await this.#update(orderId, (o) => [
               ...recordStockReserved(o, this.#now()),
               ...recordPaymentCharged({ ...o, stockReserved: true }, this.#now()),
             ], ctx);
             return { transaction: tx.status };
           }
-          if (tx.status === "CANCELLED") return await this.#refuse(orderId, refusal(tx), ctx);
+          if (tx.decision === "CANCEL") return await this.#refuse(orderId, refusal(tx), ctx);
           throw new UnavailableError(`The order's transaction is ${tx.status}`, {
             code: "TRANSACTION_UNDECIDED",
           });

@@ -411,6 +411,51 @@ Deno.test("OrderSaga.drive() with TCC stopped by its caller during a Try aborts 
   assert.ok(calls.includes("payment.confirm:o-1"));
 });
 
+Deno.test("OrderSaga with TCC confirms, not cancels, an order whose checkout timed out after its transaction confirmed", async () => {
+  await using f = await setup();
+  const { calls, participants } = recordingParticipants();
+  let paymentDown = true;
+  const controller = new AbortController();
+  const flaky = {
+    ...participants.payment,
+    confirm: (call: { txId: string }) => {
+      if (paymentDown) {
+        // The Confirm cannot get through until the checkout's deadline has passed.
+        f.clock.advance(61_000);
+        controller.abort(new DeadlineExceededError());
+        throw new UnavailableError("payment is down");
+      }
+      return participants.payment.confirm(call);
+    },
+  };
+  await using saga = new OrderSaga({
+    ...f,
+    timeoutMs: 60_000,
+    protocol: "tcc",
+    participants: { ...participants, payment: flaky },
+  });
+  await pendingOrder(f, "o-1", "alice", [{ sku: "TEA", quantity: 2 }]);
+  using ctx = createContext({ service: "order", action: "test", signal: controller.signal });
+  await assert.rejects(saga.drive("o-1", ctx), DeadlineExceededError);
+  assert.equal((await f.store.get("o-1"))?.status, "PENDING");
+
+  // Recovery confirms the payment; the checkout, past its deadline, is undone — but the
+  // transaction's CONFIRM stands, so the order is confirmed, not cancelled with the money taken.
+  paymentDown = false;
+  assert.deepEqual(await saga.resume(), { driven: 1, failed: 0 });
+  assert.ok(calls.includes("payment.confirm:o-1"));
+  assert.equal((await saga.checkoutOf("o-1"))?.status, "COMPENSATED");
+  const order = await f.store.get("o-1");
+  assert.equal(order?.status, "CONFIRMED");
+  assert.deepEqual((await f.appended()).map((e) => e.type), [
+    "OrderPlaced",
+    "StockReserved",
+    "PaymentCharged",
+    "OrderConfirmed",
+  ]);
+  assert.ok(!calls.some((c) => c.includes(".cancel:")), "nothing was cancelled");
+});
+
 Deno.test("OrderSaga.drive() tells onSettled of each checkout it ends, once", async () => {
   await using f = await setup();
   const settled: string[] = [];
