@@ -127,6 +127,13 @@ export interface TccCoordinatorOptions extends DriverOptions {
   /** Retries of a Try on transient errors (within the deadline). @default {{ maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 10_000 }} */
   tryRetry?: RetryOptions;
   /**
+   * Sends the Tries of all participants at once instead of one after the
+   * other: the Try phase takes as long as its slowest participant rather
+   * than their sum, but a refusal no longer spares the participants after
+   * it a Try (and its Cancel). @default {false}
+   */
+  parallelTries?: boolean;
+  /**
    * Retries of Confirm / Cancel within one drive; past them the transaction
    * stays `CONFIRMING` / `CANCELLING` (decided) and the next
    * {@link TccCoordinator.recover} carries on: phase two is retried until done.
@@ -151,7 +158,8 @@ interface TccState {
 }
 
 /**
- * Runs TCC transactions: Try on every participant in turn; if all succeed
+ * Runs TCC transactions: Try on every participant in turn (or all at once,
+ * `parallelTries`); if all succeed
  * the decision is CONFIRM, if one refuses (or keeps failing, or the
  * deadline passes) it is CANCEL; the decision is persisted before phase
  * two, which then Confirms (or Cancels) every participant, retried with
@@ -188,6 +196,7 @@ export class TccCoordinator implements AsyncDisposable {
   readonly #timeoutMs: number;
   readonly #callTimeoutMs: number | undefined;
   readonly #tryRetry: ResolvedRetry;
+  readonly #parallelTries: boolean;
   readonly #phaseTwoRetry: ResolvedRetry;
   readonly #queue = new KeyedQueue();
   readonly #closing = new AbortController();
@@ -214,6 +223,7 @@ export class TccCoordinator implements AsyncDisposable {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#callTimeoutMs = options.callTimeoutMs;
     this.#tryRetry = resolveRetry(options.tryRetry, DEFAULT_RETRY, action);
+    this.#parallelTries = options.parallelTries ?? false;
     this.#phaseTwoRetry = resolveRetry(
       options.phaseTwoRetry,
       { ...DEFAULT_RETRY, maxAttempts: 10 },
@@ -417,6 +427,11 @@ export class TccCoordinator implements AsyncDisposable {
     );
   }
 
+  /**
+   * One round of Tries: of the first participant not yet tried, or with
+   * `parallelTries` of every one of them at once; then the decision, or
+   * the round's outcome saved (and a backoff before the next round).
+   */
   async #tryNext(leased: Leased, stop: AbortSignal): Promise<void> {
     const rt = this.#rt;
     const record = leased.record;
@@ -428,75 +443,95 @@ export class TccCoordinator implements AsyncDisposable {
         message: `TCC transaction "${record.id}" was not tried by its deadline ${deadline}`,
       }, [{ type: "tcc.timed_out" }]);
     }
-    const index = state.branches.findIndex((b) => b.tried !== "DONE");
-    if (index < 0) return await this.#decide(leased, state, "CONFIRM", null, []);
-    const branch = state.branches[index] as BranchState;
-    if (branch.tryAttempts >= this.#tryRetry.maxAttempts) {
+    const untried = state.branches.flatMap((branch, index) =>
+      branch.tried === "DONE" ? [] : [{ branch, index, attemptNo: branch.tryAttempts + 1 }]
+    );
+    if (untried.length === 0) return await this.#decide(leased, state, "CONFIRM", null, []);
+    const round = this.#parallelTries ? untried : untried.slice(0, 1);
+    const spent = round.find(({ branch }) => branch.tryAttempts >= this.#tryRetry.maxAttempts);
+    if (spent !== undefined) {
+      // Its last attempt was cut short by a crash: give up on it.
       return await this.#decide(
         leased,
         state,
         "CANCEL",
-        branch.error ?? {
+        spent.branch.error ?? {
           code: "TX_ATTEMPTS_EXHAUSTED",
-          message: `The Try of "${branch.name}" used all its attempts`,
+          message: `The Try of "${spent.branch.name}" used all its attempts`,
         },
         [],
       );
     }
-    const attemptNo = branch.tryAttempts + 1;
+    let marked = state;
+    for (const { index, attemptNo } of round) {
+      marked = withBranch(marked, index, { tried: "STARTED", tryAttempts: attemptNo });
+    }
     await leased.save(
-      { state: withBranch(state, index, { tried: "STARTED", tryAttempts: attemptNo }) },
-      [{ type: "try.started", step: branch.name, attempt: attemptNo }],
+      { state: marked },
+      round.map(({ branch, attemptNo }) => ({
+        type: "try.started",
+        step: branch.name,
+        attempt: attemptNo,
+      })),
     );
-    await leased.fault("beforeTry", branch.name, attemptNo);
-    const participant = this.#participants.get(branch.name) as TccParticipant<unknown>;
-    const outcome = await leased.keepLease(attempt(
-      (signal) =>
-        participant.try(branch.input, this.#call(record, branch.name, "try", attemptNo, signal)),
-      Math.min(this.#callTimeoutMs ?? Infinity, deadline - rt.clock.now()),
-      rt.sleep,
-      `The Try of "${branch.name}" in "${record.id}"`,
-      stop,
-    ));
-    await leased.fault("afterTry", branch.name, attemptNo);
-    const started = leased.record.state as TccState;
-    if (outcome.ok) {
-      return await leased.save(
-        { state: withBranch(started, index, { tried: "DONE" }) },
-        [{ type: "try.completed", step: branch.name, attempt: attemptNo }],
+    for (const { branch, attemptNo } of round) {
+      await leased.fault("beforeTry", branch.name, attemptNo);
+    }
+    const timeoutMs = Math.min(this.#callTimeoutMs ?? Infinity, deadline - rt.clock.now());
+    const outcomes = await leased.keepLease(Promise.all(round.map(({ branch, attemptNo }) => {
+      const participant = this.#participants.get(branch.name) as TccParticipant<unknown>;
+      return attempt(
+        (signal) =>
+          participant.try(branch.input, this.#call(record, branch.name, "try", attemptNo, signal)),
+        timeoutMs,
+        rt.sleep,
+        `The Try of "${branch.name}" in "${record.id}"`,
+        stop,
       );
+    })));
+    for (const { branch, attemptNo } of round) {
+      await leased.fault("afterTry", branch.name, attemptNo);
     }
-    const business = rt.classify(outcome.error) === "business";
-    if (!business && stop.aborted) {
-      // Cut short by the drive's stop: not counted; the Try is sent again on resume.
-      return await leased.save(
-        { state: withBranch(started, index, { tryAttempts: attemptNo - 1 }) },
-        [{ type: "try.interrupted", step: branch.name, attempt: attemptNo }],
-      );
+
+    let next = leased.record.state as TccState;
+    const entries: Entry[] = [];
+    let refused: ErrorInfo | undefined;
+    let givenUp: ErrorInfo | undefined;
+    let backoff = 0;
+    const pastDeadline = rt.clock.now() >= deadline;
+    round.forEach(({ branch, index, attemptNo }, k) => {
+      const outcome = outcomes[k]!;
+      const at = { step: branch.name, attempt: attemptNo };
+      if (outcome.ok) {
+        next = withBranch(next, index, { tried: "DONE" });
+        entries.push({ type: "try.completed", ...at });
+        return;
+      }
+      const business = rt.classify(outcome.error) === "business";
+      if (!business && stop.aborted) {
+        // Cut short by the drive's stop: not counted; the Try is sent again on resume.
+        next = withBranch(next, index, { tryAttempts: attemptNo - 1 });
+        entries.push({ type: "try.interrupted", ...at });
+        return;
+      }
+      const error = errorInfo(outcome.error, business);
+      if (business) {
+        next = withBranch(next, index, { tried: "REJECTED", error });
+        entries.push({ type: "try.rejected", ...at, error });
+        refused ??= error;
+        return;
+      }
+      next = withBranch(next, index, { error });
+      entries.push({ type: "try.failed", ...at, error });
+      if (attemptNo >= this.#tryRetry.maxAttempts || pastDeadline) givenUp ??= error;
+      else backoff = Math.max(backoff, backoffDelay(attemptNo, this.#tryRetry, rt.random));
+    });
+    const cancelFor = refused ?? (stop.aborted ? undefined : givenUp);
+    if (cancelFor !== undefined) {
+      return await this.#decide(leased, next, "CANCEL", cancelFor, entries);
     }
-    const error = errorInfo(outcome.error, business);
-    const failed: Entry = {
-      type: business ? "try.rejected" : "try.failed",
-      step: branch.name,
-      attempt: attemptNo,
-      error,
-    };
-    if (business) {
-      return await this.#decide(
-        leased,
-        withBranch(started, index, { tried: "REJECTED", error }),
-        "CANCEL",
-        error,
-        [failed],
-      );
-    }
-    if (attemptNo >= this.#tryRetry.maxAttempts || rt.clock.now() >= deadline) {
-      return await this.#decide(leased, withBranch(started, index, { error }), "CANCEL", error, [
-        failed,
-      ]);
-    }
-    await leased.save({ state: withBranch(started, index, { error }) }, [failed]);
-    await rt.sleep(backoffDelay(attemptNo, this.#tryRetry, rt.random), stop).catch(() => {});
+    await leased.save({ state: next }, entries);
+    if (backoff > 0) await rt.sleep(backoff, stop).catch(() => {});
   }
 
   /** One Confirm or Cancel; false when this drive should stop (retries spent, or parked). */

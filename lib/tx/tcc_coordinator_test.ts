@@ -326,3 +326,97 @@ Deno.test("TccCoordinator.run() is idempotent per id and checks its inputs", asy
     RangeError,
   );
 });
+
+Deno.test("TccCoordinator with parallelTries has every Try in flight at once, then confirms", async () => {
+  const w = world();
+  let inFlight = 0;
+  let most = 0;
+  const overlapping = (target: TccParticipant<Hold>): TccParticipant<Hold> => ({
+    ...target,
+    try: async (input, call) => {
+      most = Math.max(most, ++inFlight);
+      // A turn of the event loop: a Try sent at the same time is in flight by now.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      inFlight--;
+      await target.try(input, call);
+    },
+  });
+  const participants = [w.inventory, w.payment].map((p) =>
+    overlapping(p.participant.asParticipant())
+  );
+  await using sequential = w.coordinator(participants);
+  assert.equal(
+    (await sequential.run("tx-1", { inventory: tea(1), payment: tea(1) })).status,
+    "CONFIRMED",
+  );
+  assert.equal(most, 1);
+
+  await using parallel = w.coordinator(participants, { parallelTries: true });
+  const tx = await parallel.run("tx-2", { inventory: tea(2), payment: tea(3) });
+  assert.equal(tx.status, "CONFIRMED");
+  assert.equal(most, 2);
+  assert.equal(w.inventory.sold(), 3);
+  assert.equal(w.payment.sold(), 4);
+  const types = (await parallel.transactionHistory("tx-2")).map((h) =>
+    `${h.type}${h.step ? `:${h.step}` : ""}`
+  );
+  assert.deepEqual(types.slice(0, 5), [
+    "tcc.started",
+    "try.started:inventory",
+    "try.started:payment",
+    "try.completed:inventory",
+    "try.completed:payment",
+  ]);
+});
+
+Deno.test("TccCoordinator with parallelTries cancels both when one refuses, the other's hold included", async () => {
+  const w = world();
+  await using coordinator = w.coordinator(undefined, { parallelTries: true });
+  const tx = await coordinator.run("tx-1", { inventory: tea(2), payment: tea(50) });
+  assert.equal(tx.status, "CANCELLED");
+  assert.equal(tx.error?.code, "OUT_OF_STOCK");
+  assert.equal(w.inventory.calls.try, 1, "the inventory's Try went out with the payment's");
+  assert.equal(w.inventory.participant.status("tx-1"), "CANCELLED");
+  assert.equal(w.inventory.available(), 10, "and its hold was released");
+  assert.equal(w.payment.held(), 0);
+});
+
+Deno.test("TccCoordinator with parallelTries retries only the Try that failed", async () => {
+  const w = world();
+  const net = network(w.payment.participant.asParticipant(), {
+    try: (attempt) => attempt === 1 ? "drop" : "deliver",
+  });
+  await using coordinator = w.coordinator([
+    w.inventory.participant.asParticipant(),
+    net.participant,
+  ], {
+    parallelTries: true,
+  });
+  const tx = await coordinator.run("tx-1", { inventory: tea(1), payment: tea(2) });
+  assert.equal(tx.status, "CONFIRMED");
+  assert.equal(w.inventory.calls.try, 1);
+  assert.deepEqual(net.keys.filter((k) => k.endsWith(":try")), [
+    "tx-1:payment:try",
+    "tx-1:payment:try",
+  ]);
+  assert.equal(w.payment.sold(), 2);
+});
+
+Deno.test("TccCoordinator with parallelTries: a crash after the Tries is finished by recover(), each Try replayed as a no-op", async () => {
+  const w = world();
+  const crash = crashAt(1, (p) => p.boundary === "afterTry" && p.step === "payment");
+  await assert.rejects(
+    w.coordinator(undefined, { faults: crash.hook, leaseMs: 1_000, parallelTries: true }).run(
+      "tx-1",
+      { inventory: tea(3), payment: tea(1) },
+    ),
+  );
+  w.clock.advance(1_000);
+  await using again = w.coordinator(undefined, { owner: "c-2", parallelTries: true });
+  const { driven } = await again.recover();
+  assert.equal(driven[0]?.status, "CONFIRMED");
+  assert.equal(w.inventory.calls.try, 1);
+  assert.equal(w.payment.calls.try, 1);
+  assert.equal(w.inventory.sold(), 3);
+  assert.equal(w.payment.sold(), 1);
+});
