@@ -207,6 +207,8 @@ export class OrderSaga implements AsyncDisposable {
         participants: [deps.participants.inventory, deps.participants.payment],
         timeoutMs: deps.tccTimeoutMs ?? 30_000,
         tryRetry: { maxAttempts: 3, initialDelayMs: 50, maxDelayMs: 500 },
+        // Stock and payment holds at once: a checkout waits for the slower, not for both.
+        parallelTries: true,
         phaseTwoRetry: { maxAttempts: Infinity, initialDelayMs: 50, maxDelayMs: 2_000 },
       });
       const tcc = this.#traced(this.#tccCheckout());
