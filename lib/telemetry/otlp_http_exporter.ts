@@ -6,6 +6,7 @@
  */
 
 import { encodeJson, encodeProto } from "./_otlp.ts";
+import { type RetryPlan, retryPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
 import type { SpanExporter } from "./batch_span_processor.ts";
 import { OtlpExportError } from "./errors.ts";
 import type { Attributes, SpanData } from "./span.ts";
@@ -48,9 +49,6 @@ export interface OtlpHttpExporterOptions {
   random?: () => number;
 }
 
-// The answers the OTLP specification calls retryable.
-const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
-
 const SCOPE = { name: "@flotilla/telemetry", version: "0.1.0" };
 
 /**
@@ -83,10 +81,7 @@ export class OtlpHttpExporter implements SpanExporter {
   readonly #fetch: typeof fetch;
   readonly #timeoutMs: number;
   readonly #gzip: boolean;
-  readonly #maxAttempts: number;
-  readonly #initialDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #random: () => number;
+  readonly #retry: RetryPlan;
 
   /** Creates the exporter. */
   constructor(options: OtlpHttpExporterOptions) {
@@ -118,28 +113,7 @@ export class OtlpHttpExporter implements SpanExporter {
       );
     }
     this.#gzip = compression === "gzip";
-    const retry = options.retry ?? {};
-    this.#maxAttempts = retry.maxAttempts ?? 5;
-    this.#initialDelayMs = retry.initialDelayMs ?? 1_000;
-    this.#maxDelayMs = retry.maxDelayMs ?? 5_000;
-    if (!(Number.isInteger(this.#maxAttempts) && this.#maxAttempts >= 1)) {
-      throw new RangeError(
-        `Cannot create the OTLP exporter as 'retry.maxAttempts' must be an integer >= 1: current value is ${this.#maxAttempts}`,
-      );
-    }
-    for (
-      const [name, value] of [["initialDelayMs", this.#initialDelayMs], [
-        "maxDelayMs",
-        this.#maxDelayMs,
-      ]] as const
-    ) {
-      if (!(Number.isFinite(value) && value >= 0)) {
-        throw new RangeError(
-          `Cannot create the OTLP exporter as 'retry.${name}' must be a number >= 0: current value is ${value}`,
-        );
-      }
-    }
-    this.#random = options.random ?? Math.random;
+    this.#retry = retryPlan(options.retry, options.random);
     this.#headers = {
       ...options.headers,
       "content-type": this.protocol === "http/json" ? "application/json" : "application/x-protobuf",
@@ -158,28 +132,18 @@ export class OtlpHttpExporter implements SpanExporter {
     const body = this.#gzip ? await gzip(encoded) : encoded;
     // `timeoutMs` bounds the whole export, retries included, as OTEL_EXPORTER_OTLP_TIMEOUT says.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
-    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
-    for (let attempt = 1;; attempt++) {
-      const failure = await this.#post(body, stop);
-      if (failure === undefined) return;
-      if (!failure.error.retryable || attempt >= this.#maxAttempts || stop.aborted) {
-        throw failure.error;
-      }
-      const backoff = Math.min(this.#maxDelayMs, this.#initialDelayMs * 2 ** (attempt - 1)) *
-        this.#random();
-      try {
-        await pause(failure.retryAfterMs ?? backoff, stop);
-      } catch {
-        throw failure.error; // the export's time is up: the last failure says why
-      }
-    }
+    await sendWithRetry(
+      (stop) => this.#post(body, stop),
+      this.#retry,
+      signal ? AbortSignal.any([signal, deadline]) : deadline,
+    );
   }
 
   /** One request: nothing when it was taken, else why not and how long the collector asks to wait. */
   async #post(
     body: BodyInit,
     signal: AbortSignal,
-  ): Promise<{ error: OtlpExportError; retryAfterMs: number | undefined } | undefined> {
+  ): Promise<SendFailure | undefined> {
     let response: Response;
     try {
       response = await this.#fetch(this.url, {
@@ -194,10 +158,11 @@ export class OtlpHttpExporter implements SpanExporter {
     // Read the body so the connection can be reused.
     await response.arrayBuffer().catch(() => {});
     if (response.ok) return undefined;
-    const retryAfterMs = RETRYABLE_STATUS.has(response.status)
+    const error = new OtlpExportError(this.url, { status: response.status });
+    const retryAfterMs = error.retryable
       ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
       : undefined;
-    return { error: new OtlpExportError(this.url, { status: response.status }), retryAfterMs };
+    return { error, retryAfterMs };
   }
 }
 
@@ -217,20 +182,4 @@ export function parseRetryAfter(value: string | null, nowMs: number): number | u
 async function gzip(data: string | Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   const stream = new Blob([data]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const done = () => {
-      signal?.removeEventListener("abort", abort);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    const abort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", abort, { once: true });
-  });
 }
