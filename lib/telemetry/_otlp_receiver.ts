@@ -1,4 +1,8 @@
-// Internal test support; not exported by mod.ts. A test OTLP/HTTP traces receiver (JSON and protobuf).
+// Internal test support; not exported by mod.ts. Test OTLP traces receivers: OTLP/HTTP (JSON and
+// protobuf) on Deno.serve, OTLP/gRPC on a real grpc-js server.
+
+import { Buffer } from "node:buffer";
+import * as grpc from "@grpc/grpc-js";
 
 /** A span as the receiver decoded it, whichever the encoding. */
 export interface ReceivedSpan {
@@ -65,6 +69,59 @@ export function startOtlpReceiver(): OtlpReceiver {
     encodings,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
+}
+
+/** An OTLP/gRPC receiver listening on a free port; dispose it to stop. */
+export interface OtlpGrpcReceiver extends AsyncDisposable {
+  /** The collector's address, `http://127.0.0.1:<port>` (set OTEL_EXPORTER_OTLP_ENDPOINT to it). */
+  readonly url: string;
+  /** Every span received so far. */
+  readonly spans: ReceivedSpan[];
+  /** The metadata of each call, as a plain record. */
+  readonly metadata: Record<string, unknown>[];
+  /** gRPC status codes to answer, in order, before taking calls again. */
+  readonly refusals: number[];
+}
+
+/** Starts an OTLP/gRPC receiver (`TraceService/Export`) on 127.0.0.1 and a free port. */
+export async function startOtlpGrpcReceiver(): Promise<OtlpGrpcReceiver> {
+  const spans: ReceivedSpan[] = [];
+  const metadata: Record<string, unknown>[] = [];
+  const refusals: number[] = [];
+  const server = new grpc.Server();
+  server.register(
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
+      metadata.push(call.metadata.getMap());
+      const refusal = refusals.shift();
+      if (refusal !== undefined) return callback({ code: refusal, details: "try later" });
+      spans.push(...fromProto(new Uint8Array(call.request), "application/grpc"));
+      callback(null, Buffer.alloc(0)); // an empty ExportTraceServiceResponse: full success
+    },
+    (value: Buffer) => value,
+    (value: Buffer) => value,
+    "unary",
+  );
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      "127.0.0.1:0",
+      grpc.ServerCredentials.createInsecure(),
+      (error, bound) => error ? reject(error) : resolve(bound),
+    )
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    spans,
+    metadata,
+    refusals,
+    [Symbol.asyncDispose]: () =>
+      new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+/** The span ids in an `ExportTraceServiceRequest`, in order. */
+export function decodeSpanIds(request: Uint8Array): string[] {
+  return fromProto(request, "application/grpc").map((s) => s.spanId);
 }
 
 // ---- JSON ----

@@ -15,6 +15,7 @@ import { createFlotillaMetrics, type FlotillaMetrics } from "./flotilla_metrics.
 import { instrumentBus } from "./instrument_bus.ts";
 import { metricsResponse } from "./metrics_response.ts";
 import { denoEnv, type EnvReader, readOtelConfig } from "./otel_config.ts";
+import { OtlpGrpcExporter } from "./otlp_grpc_exporter.ts";
 import { OtlpHttpExporter } from "./otlp_http_exporter.ts";
 import { pipelineEventRecorder } from "./pipeline_event_recorder.ts";
 import { type ProcessMetrics, registerProcessMetrics } from "./process_metrics.ts";
@@ -101,15 +102,19 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
       "process.runtime.name": "deno",
       "process.runtime.version": Deno.version.deno,
     };
-    const exporter = options.exporter ?? new OtlpHttpExporter({
+    const common = {
       url: config.url,
-      protocol: config.protocol,
       headers: config.headers,
       resource,
       timeoutMs: config.timeoutMs,
       compression: config.compression,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    });
+    };
+    const exporter = options.exporter ??
+      (config.protocol === "grpc" ? new OtlpGrpcExporter(common) : new OtlpHttpExporter({
+        ...common,
+        protocol: config.protocol,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      }));
     processor = new BatchSpanProcessor(exporter, {
       ...config.batch,
       onDrop: (n) => metrics.spansDropped.inc(undefined, n),

@@ -103,6 +103,7 @@ export {
   type SpanExporter,
   unrefTimers,
 } from "./batch_span_processor.ts";
+export { OtlpGrpcExporter, type OtlpGrpcExporterOptions } from "./otlp_grpc_exporter.ts";
 export {
   type OtlpCompression,
   OtlpHttpExporter,

@@ -36,10 +36,10 @@ export const OTEL_ENV_VARS: readonly string[] = [
 export interface OtelConfig {
   /** `OTEL_SDK_DISABLED=true`, or `OTEL_TRACES_EXPORTER=none`: no span is exported. */
   readonly disabled: boolean;
-  /** The traces URL. */
+  /** The traces URL (OTLP/HTTP), or the collector's address (OTLP/gRPC). */
   readonly url: string;
-  /** The OTLP encoding. */
-  readonly protocol: OtlpProtocol;
+  /** The OTLP transport and encoding: OTLP/gRPC, or OTLP/HTTP with protobuf or JSON. */
+  readonly protocol: OtlpProtocol | "grpc";
   /** Extra export headers. */
   readonly headers: Readonly<Record<string, string>>;
   /** How long one export may take, retries included, ms. */
@@ -117,9 +117,9 @@ export function readOtelConfig(
   const protocol = get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") ??
     get("OTEL_EXPORTER_OTLP_PROTOCOL") ??
     "http/protobuf";
-  if (protocol !== "http/protobuf" && protocol !== "http/json") {
+  if (protocol !== "http/protobuf" && protocol !== "http/json" && protocol !== "grpc") {
     throw new RangeError(
-      `Cannot configure tracing as OTEL_EXPORTER_OTLP_PROTOCOL must be "http/protobuf" or "http/json": current value is "${protocol}"`,
+      `Cannot configure tracing as OTEL_EXPORTER_OTLP_PROTOCOL must be "grpc", "http/protobuf" or "http/json": current value is "${protocol}"`,
     );
   }
   const compression = (get("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION") ??
@@ -130,8 +130,12 @@ export function readOtelConfig(
     );
   }
   const tracesEndpoint = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT");
-  const base = get("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318";
-  const url = tracesEndpoint ?? `${base.endsWith("/") ? base : base + "/"}v1/traces`;
+  const grpc = protocol === "grpc";
+  const base = get("OTEL_EXPORTER_OTLP_ENDPOINT") ??
+    (grpc ? "http://localhost:4317" : "http://localhost:4318");
+  // OTLP/gRPC names a service, not a path: its endpoint is the collector's address as it is.
+  const url = tracesEndpoint ??
+    (grpc ? base : `${base.endsWith("/") ? base : base + "/"}v1/traces`);
   const resource: Record<string, string> = parseKeyValues(get("OTEL_RESOURCE_ATTRIBUTES"));
   resource["service.name"] = get("OTEL_SERVICE_NAME") ?? resource["service.name"] ??
     defaultServiceName;

@@ -62,8 +62,26 @@ Deno.test("readOtelConfig() turns export off with OTEL_SDK_DISABLED or OTEL_TRAC
   assert.equal(readOtelConfig(from({ OTEL_TRACES_EXPORTER: "none" })).disabled, true);
 });
 
-Deno.test("readOtelConfig() refuses grpc, unknown exporters and malformed numbers", () => {
-  assert.throws(() => readOtelConfig(from({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })), RangeError);
+Deno.test("readOtelConfig() with protocol grpc takes the endpoint as the collector's address, default :4317", () => {
+  const named = readOtelConfig(
+    from({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4317",
+    }),
+  );
+  assert.equal(named.protocol, "grpc");
+  assert.equal(named.url, "http://collector:4317");
+  const byDefault = readOtelConfig(from({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "grpc" }));
+  assert.equal(byDefault.url, "http://localhost:4317");
+  assert.equal(
+    readOtelConfig(from({ OTEL_EXPORTER_OTLP_TRACES_COMPRESSION: "GZIP" })).compression,
+    "gzip",
+  );
+});
+
+Deno.test("readOtelConfig() refuses unknown protocols, compressions, exporters and malformed numbers", () => {
+  assert.throws(() => readOtelConfig(from({ OTEL_EXPORTER_OTLP_PROTOCOL: "thrift" })), RangeError);
+  assert.throws(() => readOtelConfig(from({ OTEL_EXPORTER_OTLP_COMPRESSION: "br" })), RangeError);
   assert.throws(() => readOtelConfig(from({ OTEL_TRACES_EXPORTER: "zipkin" })), RangeError);
   assert.throws(() => readOtelConfig(from({ OTEL_BSP_SCHEDULE_DELAY: "soon" })), RangeError);
 });
