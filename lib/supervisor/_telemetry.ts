@@ -20,6 +20,7 @@ export function telemetryAccess(
   env: Readonly<Record<string, string | undefined>>,
 ): TelemetryAccess {
   let url: URL | undefined;
+  let grpc = false;
   try {
     const config = readOtelConfig((name) => env[name]);
     // As the services read it: a collector named by an endpoint, or the default one asked for by
@@ -27,6 +28,7 @@ export function telemetryAccess(
     const named = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT ||
       env.OTEL_TRACES_EXPORTER;
     if (!config.disabled && named) url = new URL(config.url);
+    grpc = config.protocol === "grpc";
   } catch (error) {
     throw new InvalidSettingError(
       "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -43,5 +45,6 @@ export function telemetryAccess(
       port: url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port),
     });
   }
-  return { addresses, env: OTEL_ENV_VARS };
+  // grpc-js, which the OTLP/gRPC exporter loads, reads GRPC_* variables.
+  return { addresses, env: OTEL_ENV_VARS, ...(grpc && url ? { envPrefixes: ["GRPC_"] } : {}) };
 }

@@ -33,9 +33,32 @@ Deno.test("telemetryAccess() grants the default collector when OTEL_TRACES_EXPOR
   assert.deepEqual(telemetryAccess({ OTEL_TRACES_EXPORTER: "none" }).addresses, []);
 });
 
+Deno.test("telemetryAccess() grants an OTLP/gRPC collector and grpc-js's GRPC_* variables", () => {
+  assert.deepEqual(
+    telemetryAccess({
+      OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://10.0.0.5:4317",
+    }),
+    {
+      addresses: [{ hostname: "10.0.0.5", port: 4317 }],
+      env: OTEL_ENV_VARS,
+      envPrefixes: ["GRPC_"],
+    },
+  );
+  assert.deepEqual(
+    telemetryAccess({ OTEL_TRACES_EXPORTER: "otlp", OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" })
+      .addresses,
+    [
+      { hostname: "localhost", port: 4317 },
+    ],
+  );
+  // Exporting nothing, it loads no grpc-js: nothing more is granted.
+  assert.equal(telemetryAccess({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }).envPrefixes, undefined);
+});
+
 Deno.test("telemetryAccess() refuses invalid OTEL_* variables", () => {
   assert.throws(
-    () => telemetryAccess({ OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }),
+    () => telemetryAccess({ OTEL_EXPORTER_OTLP_PROTOCOL: "thrift" }),
     InvalidSettingError,
   );
 });

@@ -56,6 +56,8 @@ export interface TelemetryAccess {
   addresses?: readonly Address[];
   /** The variables its telemetry reads (`OTEL_ENV_VARS`): granted. */
   env?: readonly string[];
+  /** Prefixes of the variables its exporter's client reads (`GRPC_` for OTLP/gRPC): granted as `GRPC_*`. */
+  envPrefixes?: readonly string[];
 }
 
 /** What a service needs to follow its dynamic configuration (`FLOTILLA_CONFIG`). */
@@ -226,10 +228,15 @@ export function permissionFlags(
       );
     }
   }
-  for (const prefix of [...(transport.envPrefixes ?? []), ...(eventStore.envPrefixes ?? [])]) {
+  const prefixes = new Set([
+    ...(transport.envPrefixes ?? []),
+    ...(eventStore.envPrefixes ?? []),
+    ...(telemetry.envPrefixes ?? []),
+  ]);
+  for (const prefix of prefixes) {
     if (!ENV_PREFIX.test(prefix)) {
       throw new RangeError(
-        `Cannot grant "${name}" its event store's variables as a prefix must be upper-case letters, digits and _: current value is "${prefix}"`,
+        `Cannot grant "${name}" the variables of its clients as a prefix must be upper-case letters, digits and _: current value is "${prefix}"`,
       );
     }
     variables.push(`${prefix}*`);

@@ -341,6 +341,17 @@ Deno.test("permissionFlags() grants the transport's files read only", () => {
   assert.match(flags[4]!, /,GRPC_\*$/);
 });
 
+Deno.test("permissionFlags() grants GRPC_* once when both the transport and the OTLP/gRPC exporter read it", () => {
+  const flags = permissionFlags({ name: "order" }, {
+    listen: local(4000),
+    transport: { listen: local(5000), envPrefixes: ["GRPC_"] },
+    telemetry: { addresses: [local(4317)], env: ["OTEL_SERVICE_NAME"], envPrefixes: ["GRPC_"] },
+  });
+  const env = flags.find((f) => f.startsWith("--allow-env="))!;
+  assert.equal(env.split(",").filter((v) => v === "GRPC_*").length, 1);
+  assert.match(env, /,OTEL_SERVICE_NAME,GRPC_\*$/);
+});
+
 Deno.test("permissionFlags() grants the telemetry collector's address and the OTEL_* variables", () => {
   const flags = permissionFlags({ name: "order" }, {
     listen: local(4000),

@@ -1,7 +1,7 @@
 /**
  * The shop's telemetry end to end, through the supervisor: one checkout is one
  * trace across the gateway, order, inventory, payment and (over the bus)
- * notification, exported over OTLP/HTTP JSON to a receiver the test runs;
+ * notification, exported over OTLP/gRPC or OTLP/HTTP JSON to a receiver the test runs;
  * every service's `/metrics` passes `promtool check metrics`; a real
  * Prometheus scrapes the targets file the supervisor writes and answers the
  * checkout rate; a log line written inside a request carries the exported
@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { freePort, waitFor } from "@flotilla/testing";
 import {
   type ReceivedSpan as OtlpSpan,
+  startOtlpGrpcReceiver,
   startOtlpReceiver,
 } from "../../lib/telemetry/_otlp_receiver.ts";
 import { e2eTransport, type Shop, startShop } from "../support/shop.ts";
@@ -28,11 +29,20 @@ const CONSUMER = 5;
 /** A span the receiver got, with the name of the service that sent it. */
 type ReceivedSpan = OtlpSpan & { service: string };
 
-/** The test OTLP receiver of @flotilla/telemetry's own tests, each span with its service's name. */
-function startReceiver() {
-  const receiver = startOtlpReceiver();
+/**
+ * The test OTLP receivers of @flotilla/telemetry's own tests, each span with its service's name:
+ * OTLP/gRPC (gzip) when the services call each other over HTTP, so the exporter's own grants
+ * (the collector's address, grpc-js's GRPC_* variables) are what lets it through; OTLP/HTTP JSON
+ * over the other transports.
+ */
+async function startReceiver() {
+  const grpc = e2eTransport() === "http";
+  const receiver = grpc ? await startOtlpGrpcReceiver() : startOtlpReceiver();
   return {
     url: receiver.url,
+    env: grpc
+      ? { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc", OTEL_EXPORTER_OTLP_COMPRESSION: "gzip" }
+      : { OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" },
     get spans(): ReceivedSpan[] {
       return receiver.spans.map((s) => ({ ...s, service: s.resource["service.name"] as string }));
     },
@@ -59,10 +69,10 @@ async function placeOrder(shop: Shop): Promise<{ orderId: string; traceresponse:
 }
 
 Deno.test("telemetry of the shop: one trace per checkout, promtool-clean /metrics, Prometheus, logs", async (t) => {
-  await using receiver = startReceiver();
+  await using receiver = await startReceiver();
   await using shop = await startShop({
     env: {
-      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      ...receiver.env,
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       OTEL_BSP_SCHEDULE_DELAY: "100",
     },
