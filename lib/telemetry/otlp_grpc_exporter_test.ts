@@ -5,10 +5,15 @@ import { Buffer } from "node:buffer";
 import http2 from "node:http2";
 import { gunzipSync } from "node:zlib";
 import { decodeSpanIds, startOtlpGrpcReceiver } from "./_otlp_receiver.ts";
-import { createTelemetry } from "./create_telemetry.ts";
+import { createTelemetry, type Telemetry } from "./create_telemetry.ts";
 import { OtlpExportError } from "./errors.ts";
 import { OtlpGrpcExporter } from "./otlp_grpc_exporter.ts";
 import type { SpanData } from "./span.ts";
+
+/** The order service's telemetry, configured by `env` alone. */
+function orderTelemetry(env: Record<string, string>): Telemetry {
+  return createTelemetry({ service: "order", env: (name) => env[name], processMetrics: false });
+}
 
 const UNAVAILABLE = 14;
 const INVALID_ARGUMENT = 3;
@@ -37,11 +42,7 @@ Deno.test("createTelemetry() exports over OTLP/gRPC with OTEL_EXPORTER_OTLP_PROT
     OTEL_EXPORTER_OTLP_PROTOCOL: "grpc",
     OTEL_EXPORTER_OTLP_HEADERS: "api-key=s3cret",
   };
-  await using telemetry = createTelemetry({
-    service: "order",
-    env: (name) => env[name],
-    processMetrics: false,
-  });
+  await using telemetry = orderTelemetry(env);
   const root = newTrace();
   const inbound = telemetry.inbound.start({
     service: "order",

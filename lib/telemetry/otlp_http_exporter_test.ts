@@ -13,6 +13,11 @@ import { createTelemetry, type Telemetry } from "./create_telemetry.ts";
 import { OtlpExportError } from "./errors.ts";
 import { OtlpHttpExporter, parseRetryAfter } from "./otlp_http_exporter.ts";
 
+/** The order service's telemetry, configured by `env` alone. */
+function orderTelemetry(env: Record<string, string>): Telemetry {
+  return createTelemetry({ service: "order", env: (name) => env[name], processMetrics: false });
+}
+
 const GATEWAY_SPAN = "00f067aa0ba902b7";
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const TRACEPARENT = `00-${TRACE_ID}-${GATEWAY_SPAN}-01`;
@@ -117,11 +122,7 @@ Deno.test("createTelemetry() exports OTLP/protobuf by default to OTEL_EXPORTER_O
     OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9/unused",
     OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/custom/traces`,
   };
-  await using telemetry = createTelemetry({
-    service: "order",
-    env: (name) => env[name],
-    processMetrics: false,
-  });
+  await using telemetry = orderTelemetry(env);
   const ids = await placeOrder(telemetry, TRACEPARENT);
   await telemetry.flush();
 
@@ -148,11 +149,7 @@ Deno.test("createTelemetry() samples roots by OTEL_TRACES_SAMPLER_ARG and honour
     OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
     OTEL_TRACES_SAMPLER_ARG: "0",
   };
-  await using telemetry = createTelemetry({
-    service: "order",
-    env: (name) => env[name],
-    processMetrics: false,
-  });
+  await using telemetry = orderTelemetry(env);
   // A root (no traceparent) at ratio 0 is not sampled, nor is its child call.
   const root = telemetry.inbound.start({
     service: "order",
@@ -187,11 +184,7 @@ Deno.test("createTelemetry() exports nothing with OTEL_SDK_DISABLED=true, ids st
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     OTEL_SDK_DISABLED: "true",
   };
-  await using telemetry = createTelemetry({
-    service: "order",
-    env: (name) => env[name],
-    processMetrics: false,
-  });
+  await using telemetry = orderTelemetry(env);
   const ids = await placeOrder(telemetry, TRACEPARENT);
   await telemetry.flush();
   assert.equal(receiver.spans.length, 0);
@@ -266,11 +259,7 @@ Deno.test("createTelemetry() gzips export bodies with OTEL_EXPORTER_OTLP_COMPRES
       OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
       OTEL_EXPORTER_OTLP_COMPRESSION: "gzip",
     };
-    await using telemetry = createTelemetry({
-      service: "order",
-      env: (name) => env[name],
-      processMetrics: false,
-    });
+    await using telemetry = orderTelemetry(env);
     const ids = await placeOrder(telemetry, TRACEPARENT);
     await telemetry.flush();
     assert.equal(receiver.spans.find((s) => s.spanId === ids.server)?.name, "order/place");
