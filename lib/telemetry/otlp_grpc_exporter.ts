@@ -129,7 +129,7 @@ export class OtlpGrpcExporter implements SpanExporter {
       metadata.set(key.toLowerCase(), value);
     }
     await sendWithRetry(
-      (stop) => this.#call(grpc, client, body, metadata, stop),
+      (stop) => this.#call(client, body, metadata, stop),
       this.#retry,
       signal ? AbortSignal.any([signal, deadline]) : deadline,
     );
@@ -160,7 +160,6 @@ export class OtlpGrpcExporter implements SpanExporter {
   }
 
   #call(
-    grpc: Grpc,
     client: GrpcClient,
     body: Uint8Array,
     metadata: import("@grpc/grpc-js").Metadata,
