@@ -53,6 +53,9 @@ interface RequestState {
   route: string;
 }
 
+/** The context variable holding a request's state. */
+const STATE = "flotilla.request";
+
 /**
  * Builds the Hono app that serves a host's service:
  *
@@ -76,15 +79,16 @@ export function createHttpApp(host: ServiceHost, options: HttpAppOptions = {}): 
     );
   }
   const app = new Hono();
-  const states = new WeakMap<Request, RequestState>();
+  // On the request's context, which the handlers, notFound and onError share: a WeakMap keyed by
+  // the request would cost the garbage collector an ephemeron per request.
   const stateOf = (c: HonoContext): RequestState => {
-    let state = states.get(c.req.raw);
+    let state = c.get(STATE) as RequestState | undefined;
     if (!state) {
       state = {
         trace: continueTrace(c.req.header(HEADERS.traceparent), c.req.header(HEADERS.tracestate)),
         route: "(unmatched)",
       };
-      states.set(c.req.raw, state);
+      c.set(STATE, state);
     }
     return state;
   };
