@@ -24,6 +24,8 @@ export interface OtlpReceiver extends AsyncDisposable {
   readonly refusals: { status: number; headers?: Record<string, string> }[];
   /** The `content-encoding` of each request (`""` when none). */
   readonly encodings: string[];
+  /** The spans of the requests answered with one of {@link OtlpReceiver.refusals}. */
+  readonly refused: ReceivedSpan[];
   /** Base URL, e.g. `http://127.0.0.1:41234` (set OTEL_EXPORTER_OTLP_ENDPOINT to it). */
   readonly url: string;
   /** Every span received so far. */
@@ -38,27 +40,30 @@ export function startOtlpReceiver(): OtlpReceiver {
   const paths: string[] = [];
   const refusals: OtlpReceiver["refusals"] = [];
   const encodings: string[] = [];
+  const refused: ReceivedSpan[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     paths.push(new URL(req.url).pathname);
     const encoding = req.headers.get("content-encoding") ?? "";
     encodings.push(encoding);
     const refusal = refusals.shift();
-    if (refusal) {
-      await req.body?.cancel();
-      return new Response("try later", { status: refusal.status, headers: refusal.headers ?? {} });
-    }
     const contentType = req.headers.get("content-type") ?? "";
     const raw = encoding === "gzip"
       ? req.body!.pipeThrough(new DecompressionStream("gzip"))
       : req.body;
     const body = new Uint8Array(await new Response(raw).arrayBuffer());
+    let received: ReceivedSpan[];
     if (contentType === "application/json") {
-      spans.push(...fromJson(JSON.parse(new TextDecoder().decode(body)), contentType));
+      received = fromJson(JSON.parse(new TextDecoder().decode(body)), contentType);
     } else if (contentType === "application/x-protobuf") {
-      spans.push(...fromProto(body, contentType));
+      received = fromProto(body, contentType);
     } else {
       return new Response("unsupported", { status: 415 });
     }
+    if (refusal) {
+      refused.push(...received);
+      return new Response("try later", { status: refusal.status, headers: refusal.headers ?? {} });
+    }
+    spans.push(...received);
     return new Response("{}", { headers: { "content-type": "application/json" } });
   });
   return {
@@ -67,6 +72,7 @@ export function startOtlpReceiver(): OtlpReceiver {
     paths,
     refusals,
     encodings,
+    refused,
     [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }
