@@ -15,7 +15,7 @@ import type { SagaStore } from "./saga_store.ts";
 import { manualSleep, type RetryOptions } from "./timing.ts";
 
 /** What an action or compensation does on one attempt. */
-export type Behaviour = "ok" | "reject" | "fail" | "hang";
+export type Behaviour = "ok" | "reject" | "fail" | "hang" | "slow";
 
 /** One recorded call. */
 export interface Call {
@@ -56,6 +56,12 @@ export function scriptedSaga(
     if (behaviour === "hang") {
       return new Promise((_, reject) =>
         signal.addEventListener("abort", () => reject(signal.reason))
+      );
+    }
+    if (behaviour === "slow") {
+      // Succeeds a turn of the event loop later, unless its signal aborted meanwhile.
+      return new Promise((resolve, reject) =>
+        setTimeout(() => signal.aborted ? reject(signal.reason) : resolve({ step }), 0)
       );
     }
     return { step };

@@ -86,3 +86,48 @@ Deno.test("SagaOrchestrator property: for random failures and crash points a sag
     { numRuns: 200 },
   );
 });
+
+Deno.test("SagaOrchestrator property: drives stopped at random boundaries never fail a saga — an interrupted attempt is not counted, and the saga completes when resumed", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.uniqueArray(fc.integer({ min: 1, max: 30 }), { maxLength: 4 }),
+      async (count, stops) => {
+        const names = Array.from({ length: count }, (_, i) => `s${i}`);
+        const world = testWorld();
+        const { saga, calls } = scriptedSaga("prop", {
+          steps: names,
+          action: () => "slow",
+          // One attempt each: a stop counted as a failed attempt would compensate the saga.
+          retry: { maxAttempts: 1 },
+        });
+        let drive = new AbortController();
+        let boundary = 0;
+        const faults: FaultHook = () => {
+          if (stops.includes(++boundary)) drive.abort(new Error(`stop at #${boundary}`));
+        };
+        let view = await world.orchestrator({ owner: "o-0", faults })
+          .start(saga, "p-1", { n: 1 }, { signal: drive.signal }).catch(() => undefined);
+        for (let round = 1; view === undefined || !isTerminal(view.status); round++) {
+          assert.ok(round < 10, "the saga ends");
+          drive = new AbortController();
+          const orchestrator = world.orchestrator({ owner: `o-${round}`, faults, sagas: [saga] });
+          await orchestrator.recover({ signal: drive.signal }).catch(() => undefined);
+          view = await world.orchestrator().getSaga("p-1");
+        }
+        assert.equal(view.status, "COMPLETED");
+        const history = await world.orchestrator().sagaHistory("p-1");
+        assert.ok(!history.some((h) => h.type === "step.failed"));
+        for (const name of names) {
+          const interrupted = history.filter((h) =>
+            h.type === "step.interrupted" && h.step === name
+          ).length;
+          const runs = calls.filter((c) => c.kind === "action" && c.step === name);
+          assert.equal(runs.length, interrupted + 1, `${name}: one run per interruption, plus one`);
+          assert.ok(runs.every((c) => c.attempt === 1), "no interrupted attempt counted");
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
