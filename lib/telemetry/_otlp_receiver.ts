@@ -21,7 +21,12 @@ export interface ReceivedSpan {
 /** A receiver listening on a free port; dispose it to stop. */
 export interface OtlpReceiver extends AsyncDisposable {
   /** Answers to give, in order, before taking requests again (e.g. a 503 with `Retry-After`). */
-  readonly refusals: { status: number; headers?: Record<string, string> }[];
+  readonly refusals: {
+    status: number;
+    headers?: Record<string, string>;
+    /** Refuse only a request whose spans this accepts (any request when absent). */
+    when?: (spans: readonly ReceivedSpan[]) => boolean;
+  }[];
   /** The `content-encoding` of each request (`""` when none). */
   readonly encodings: string[];
   /** The spans of the requests answered with one of {@link OtlpReceiver.refusals}. */
@@ -45,7 +50,6 @@ export function startOtlpReceiver(): OtlpReceiver {
     paths.push(new URL(req.url).pathname);
     const encoding = req.headers.get("content-encoding") ?? "";
     encodings.push(encoding);
-    const refusal = refusals.shift();
     const contentType = req.headers.get("content-type") ?? "";
     const raw = encoding === "gzip"
       ? req.body!.pipeThrough(new DecompressionStream("gzip"))
@@ -59,6 +63,8 @@ export function startOtlpReceiver(): OtlpReceiver {
     } else {
       return new Response("unsupported", { status: 415 });
     }
+    const index = refusals.findIndex((r) => r.when === undefined || r.when(received));
+    const refusal = index < 0 ? undefined : refusals.splice(index, 1)[0];
     if (refusal) {
       refused.push(...received);
       return new Response("try later", { status: refusal.status, headers: refusal.headers ?? {} });
