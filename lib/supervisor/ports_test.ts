@@ -95,6 +95,17 @@ Deno.test("freePort() returns a port that can be listened on", () => {
   listener.close();
 });
 
+/** A listener on a port {@link freePort} drew (drawn again if another process took it first). */
+function listenOnDrawnPort(): Deno.TcpListener {
+  while (true) {
+    try {
+      return Deno.listen({ hostname: "127.0.0.1", port: freePort("127.0.0.1") });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    }
+  }
+}
+
 function ephemeralRangeStart(): number {
   return Number(
     Deno.readTextFileSync("/proc/sys/net/ipv4/ip_local_port_range").trim().split(/\s+/)[0],
@@ -112,7 +123,7 @@ Deno.test("freePort() draws below the ephemeral range on Linux, where no outgoin
 Deno.test("freePort() skips a drawn port that is in use", () => {
   const ephemeralLow = ephemeralRangeStart();
   const span = ephemeralLow - 10_000;
-  using listener = Deno.listen({ hostname: "127.0.0.1", port: freePort("127.0.0.1") });
+  using listener = listenOnDrawnPort();
   const busy = listener.addr.port;
   const draws: number[] = [];
   const port = freePort("127.0.0.1", () => {
