@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { freePort, waitFor } from "@flotilla/testing";
+import { waitFor } from "@flotilla/testing";
 import { startShop } from "../support/shop.ts";
 
 Deno.test({
@@ -42,7 +42,7 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    using taken = Deno.listen({ hostname: "127.0.0.1", port: freePort() });
+    using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const error = await startShop({ port: taken.addr.port }).then(
       () => assert.fail("the shop started on a port in use"),
       (error: Error) => error,
