@@ -352,3 +352,74 @@ export function encodeProto(
   w.end(rs);
   return w.finish();
 }
+
+// ---- the collector's answer: ExportTraceServiceResponse.partial_success ----
+
+/** What an `ExportTraceServiceResponse` says: spans the collector rejected, and why. */
+export interface PartialSuccess {
+  readonly rejected: number;
+  readonly message: string;
+}
+
+/**
+ * The `partial_success` of a protobuf `ExportTraceServiceResponse`, or
+ * `undefined` for a full success (absent, or zero spans rejected) or bytes
+ * that do not read as one.
+ */
+export function decodePartialSuccess(bytes: Uint8Array): PartialSuccess | undefined {
+  try {
+    let rejected = 0;
+    let message = "";
+    for (const [field, value] of fields(bytes)) {
+      if (field !== 1 || !(value instanceof Uint8Array)) continue;
+      for (const [inner, part] of fields(value)) {
+        if (inner === 1 && typeof part === "number") rejected = part;
+        if (inner === 2 && part instanceof Uint8Array) message = new TextDecoder().decode(part);
+      }
+    }
+    return rejected > 0 ? { rejected, message } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `partialSuccess` of an OTLP/JSON response body, as {@link decodePartialSuccess}. */
+export function parsePartialSuccess(text: string): PartialSuccess | undefined {
+  try {
+    const partial = (JSON.parse(text) as { partialSuccess?: Record<string, unknown> })
+      ?.partialSuccess;
+    const rejected = Number(partial?.rejectedSpans ?? 0);
+    if (!(Number.isSafeInteger(rejected) && rejected > 0)) return undefined;
+    return { rejected, message: String(partial?.errorMessage ?? "") };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The fields of a protobuf message: varints as numbers, length-delimited ones as bytes. */
+function* fields(bytes: Uint8Array): Generator<[number, number | Uint8Array]> {
+  let at = 0;
+  const varint = () => {
+    let value = 0;
+    let scale = 1;
+    while (true) {
+      if (at >= bytes.length) throw new RangeError("truncated varint");
+      const byte = bytes[at++]!;
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 128;
+    }
+  };
+  while (at < bytes.length) {
+    const key = varint();
+    const wire = key & 7;
+    if (wire === 0) yield [key >>> 3, varint()];
+    else if (wire === 2) {
+      const length = varint();
+      if (at + length > bytes.length) throw new RangeError("truncated field");
+      yield [key >>> 3, bytes.subarray(at, at += length)];
+    } else if (wire === 1) at += 8;
+    else if (wire === 5) at += 4;
+    else throw new RangeError(`unknown wire type ${wire}`);
+  }
+}

@@ -93,6 +93,8 @@ export interface OtlpGrpcReceiver extends AsyncDisposable {
   readonly metadata: Record<string, unknown>[];
   /** gRPC status codes to answer, in order, before taking calls again. */
   readonly refusals: number[];
+  /** Answers the next calls with a `partial_success` rejecting this many spans. */
+  rejecting: number;
 }
 
 /** Starts an OTLP/gRPC receiver (`TraceService/Export`) on 127.0.0.1 and a free port. */
@@ -108,7 +110,13 @@ export async function startOtlpGrpcReceiver(): Promise<OtlpGrpcReceiver> {
       const refusal = refusals.shift();
       if (refusal !== undefined) return callback({ code: refusal, details: "try later" });
       spans.push(...fromProto(new Uint8Array(call.request), "application/grpc"));
-      callback(null, Buffer.alloc(0)); // an empty ExportTraceServiceResponse: full success
+      // An empty ExportTraceServiceResponse is a full success.
+      callback(
+        null,
+        receiver.rejecting > 0
+          ? Buffer.from(encodedPartialSuccess(receiver.rejecting, "rejected by the test"))
+          : Buffer.alloc(0),
+      );
     },
     (value: Buffer) => value,
     (value: Buffer) => value,
@@ -121,14 +129,26 @@ export async function startOtlpGrpcReceiver(): Promise<OtlpGrpcReceiver> {
       (error, bound) => error ? reject(error) : resolve(bound),
     )
   );
-  return {
+  const receiver: OtlpGrpcReceiver = {
     url: `http://127.0.0.1:${port}`,
     spans,
     metadata,
     refusals,
+    rejecting: 0,
     [Symbol.asyncDispose]: () =>
       new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
   };
+  return receiver;
+}
+
+/**
+ * An `ExportTraceServiceResponse` whose `partial_success` rejects `rejected`
+ * spans for `message` (`rejected` below 128, `message` ASCII below 100).
+ */
+export function encodedPartialSuccess(rejected: number, message: string): Uint8Array<ArrayBuffer> {
+  const text = new TextEncoder().encode(message);
+  const inner = [0x08, rejected, 0x12, text.length, ...text];
+  return new Uint8Array([0x0a, inner.length, ...inner]);
 }
 
 /** The span ids in an `ExportTraceServiceRequest`, in order. */

@@ -5,12 +5,25 @@
  */
 
 import type { Timers } from "@flotilla/resilience";
+import { SpansRejectedError } from "./errors.ts";
 import type { SpanData, SpanProcessor } from "./span.ts";
+
+/** What an exporter tells of a batch its receiver took only in part. */
+export interface ExportResult {
+  /** Spans the receiver rejected (counted lost). */
+  readonly rejected: number;
+  /** Why, as the receiver put it. */
+  readonly message?: string;
+}
 
 /** Sends a batch of spans somewhere (an {@link OtlpHttpExporter}). */
 export interface SpanExporter {
-  /** Exports `spans`; rejects on failure. Gives up when `signal` aborts. */
-  export(spans: readonly SpanData[], signal: AbortSignal): Promise<void>;
+  /**
+   * Exports `spans`; rejects on failure, resolves with an
+   * {@link ExportResult} when the receiver rejected some of them. Gives up
+   * when `signal` aborts.
+   */
+  export(spans: readonly SpanData[], signal: AbortSignal): Promise<void | ExportResult>;
   /** Releases resources. */
   shutdown?(): Promise<void>;
 }
@@ -185,8 +198,12 @@ export class BatchSpanProcessor implements SpanProcessor, AsyncDisposable {
     if (batch.length === 0) return Promise.resolve();
     const exporting = (async () => {
       try {
-        await this.#exporter.export(batch, AbortSignal.timeout(this.#timeoutMs));
-        this.#onExport(batch.length);
+        const result = await this.#exporter.export(batch, AbortSignal.timeout(this.#timeoutMs));
+        const rejected = Math.min(batch.length, Math.max(0, result?.rejected ?? 0));
+        if (batch.length > rejected) this.#onExport(batch.length - rejected);
+        if (rejected > 0) {
+          this.#onExportError(new SpansRejectedError(rejected, result?.message ?? ""), rejected);
+        }
       } catch (error) {
         this.#onExportError(error, batch.length);
       } finally {

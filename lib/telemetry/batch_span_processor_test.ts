@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ManualTimers } from "@flotilla/resilience";
 import { BatchSpanProcessor, type SpanExporter } from "./batch_span_processor.ts";
+import { SpansRejectedError } from "./errors.ts";
 import type { SpanData } from "./span.ts";
 
 function span(n: number): SpanData {
@@ -137,6 +138,27 @@ Deno.test("BatchSpanProcessor reports a failed export and goes on", async () => 
   await processor.forceFlush();
   assert.deepEqual(failures, [1]);
   assert.deepEqual(exporter.batches, [["s2"]]);
+  await processor.shutdown();
+});
+
+Deno.test("BatchSpanProcessor counts the spans a receiver rejected (partial success) as lost, the rest as exported", async () => {
+  const exported: number[] = [];
+  const lost: [unknown, number][] = [];
+  const processor = new BatchSpanProcessor({
+    export: () => Promise.resolve({ rejected: 2, message: "spans too old" }),
+  }, {
+    timers: new ManualTimers(),
+    onExport: (n) => exported.push(n),
+    onExportError: (e, n) => lost.push([e, n]),
+  });
+  for (let i = 1; i <= 5; i++) processor.onEnd(span(i));
+  await processor.forceFlush();
+  assert.deepEqual(exported, [3]);
+  assert.equal(lost.length, 1);
+  assert.ok(lost[0]![0] instanceof SpansRejectedError);
+  assert.equal((lost[0]![0] as SpansRejectedError).rejected, 2);
+  assert.match((lost[0]![0] as Error).message, /spans too old/);
+  assert.equal(lost[0]![1], 2);
   await processor.shutdown();
 });
 

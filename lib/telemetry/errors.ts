@@ -67,3 +67,31 @@ const RETRYABLE_STATUS: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 // CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS (RESOURCE_EXHAUSTED
 // only with a RetryInfo, which this exporter does not read).
 const RETRYABLE_GRPC_CODES: ReadonlySet<number> = new Set([1, 4, 10, 11, 14, 15]);
+
+/**
+ * The receiver took an export but rejected some of its spans (an OTLP
+ * `partial_success`): those are lost, and not sent again.
+ *
+ * @example
+ * ```ts
+ * import { SpansRejectedError } from "@flotilla/telemetry";
+ *
+ * const error = new SpansRejectedError(3, "spans too old");
+ * error.rejected; // 3
+ * ```
+ */
+export class SpansRejectedError extends FlotillaError {
+  /** How many spans were rejected. */
+  readonly rejected: number;
+
+  /** Creates the error for `rejected` spans refused for `message`. */
+  constructor(rejected: number, message: string) {
+    super(
+      "OTLP_SPANS_REJECTED",
+      `The collector rejected ${rejected} span(s)${message ? `: ${message}` : ""}`,
+      { kind: "INVALID_ARGUMENT", data: { rejected, message } },
+    );
+    this.name = "SpansRejectedError";
+    this.rejected = rejected;
+  }
+}

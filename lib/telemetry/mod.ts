@@ -100,6 +100,7 @@ export { InMemorySpanProcessor } from "./in_memory_span_processor.ts";
 export {
   BatchSpanProcessor,
   type BatchSpanProcessorOptions,
+  type ExportResult,
   type SpanExporter,
   unrefTimers,
 } from "./batch_span_processor.ts";
@@ -135,7 +136,7 @@ export {
 } from "./instrument_bus.ts";
 export { createTelemetry, type Telemetry, type TelemetryOptions } from "./create_telemetry.ts";
 export { prometheusTargets, type ScrapedProcess, type TargetGroup } from "./prometheus_targets.ts";
-export { OtlpExportError } from "./errors.ts";
+export { OtlpExportError, SpansRejectedError } from "./errors.ts";
 
 /** Re-exported from `@flotilla/core`: the clock, the trace context spans are built on, the base error. */
 export type {

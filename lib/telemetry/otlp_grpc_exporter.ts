@@ -7,9 +7,9 @@
  */
 
 import { Buffer } from "node:buffer";
-import { encodeProto } from "./_otlp.ts";
+import { decodePartialSuccess, encodeProto, type PartialSuccess } from "./_otlp.ts";
 import { type RetryPlan, retryPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
-import type { SpanExporter } from "./batch_span_processor.ts";
+import type { ExportResult, SpanExporter } from "./batch_span_processor.ts";
 import { OtlpExportError } from "./errors.ts";
 import type { OtlpCompression, OtlpRetryOptions } from "./otlp_http_exporter.ts";
 import type { Attributes, SpanData } from "./span.ts";
@@ -40,9 +40,9 @@ export interface OtlpGrpcExporterOptions {
 
 const EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 const SCOPE = { name: "@flotilla/telemetry", version: "0.1.0" };
-// The request is encoded already; the answer (ExportTraceServiceResponse) is not read.
+// The request is encoded already; the answer (ExportTraceServiceResponse) is read for a partial success.
 const asIs = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-const ignore = () => undefined;
+const bytesOf = (buffer: Buffer) => new Uint8Array(buffer);
 
 /**
  * Sends spans to an OpenTelemetry collector (or Jaeger, Tempo…) over
@@ -118,8 +118,15 @@ export class OtlpGrpcExporter implements SpanExporter {
     this.#resource = options.resource ?? {};
   }
 
-  /** Calls `Export` with one `ExportTraceServiceRequest` holding `spans`, retrying transient failures. */
-  async export(spans: readonly SpanData[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Calls `Export` with one `ExportTraceServiceRequest` holding `spans`,
+   * retrying transient failures; resolves with the collector's
+   * `partial_success` when it rejected some spans.
+   */
+  async export(
+    spans: readonly SpanData[],
+    signal?: AbortSignal,
+  ): Promise<ExportResult | undefined> {
     if (spans.length === 0) return;
     const body = encodeProto(spans, this.#resource, SCOPE);
     const deadline = AbortSignal.timeout(this.#timeoutMs);
@@ -128,11 +135,17 @@ export class OtlpGrpcExporter implements SpanExporter {
     for (const [key, value] of Object.entries(this.#headers)) {
       metadata.set(key.toLowerCase(), value);
     }
+    let partial: PartialSuccess | undefined;
     await sendWithRetry(
-      (stop) => this.#call(client, body, metadata, stop),
+      async (stop) => {
+        const outcome = await this.#call(client, body, metadata, stop);
+        if (outcome !== undefined && "error" in outcome) return outcome;
+        partial = outcome;
+      },
       this.#retry,
       signal ? AbortSignal.any([signal, deadline]) : deadline,
     );
+    return partial;
   }
 
   /** Closes the connection. */
@@ -164,23 +177,30 @@ export class OtlpGrpcExporter implements SpanExporter {
     body: Uint8Array,
     metadata: import("@grpc/grpc-js").Metadata,
     stop: AbortSignal,
-  ): Promise<SendFailure | undefined> {
+  ): Promise<SendFailure | PartialSuccess | undefined> {
     return new Promise((resolve) => {
       if (stop.aborted) {
         resolve({ error: new OtlpExportError(this.url, { cause: stop.reason }) });
         return;
       }
-      const call = client.makeUnaryRequest(EXPORT, asIs, ignore, body, metadata, (error) => {
-        stop.removeEventListener("abort", cancel);
-        if (error === null) return resolve(undefined);
-        resolve({
-          error: new OtlpExportError(this.url, {
-            grpcCode: error.code,
-            details: error.details,
-            cause: error,
-          }),
-        });
-      });
+      const call = client.makeUnaryRequest(
+        EXPORT,
+        asIs,
+        bytesOf,
+        body,
+        metadata,
+        (error, answer) => {
+          stop.removeEventListener("abort", cancel);
+          if (error === null) return resolve(answer && decodePartialSuccess(answer));
+          resolve({
+            error: new OtlpExportError(this.url, {
+              grpcCode: error.code,
+              details: error.details,
+              cause: error,
+            }),
+          });
+        },
+      );
       const cancel = () => call.cancel();
       stop.addEventListener("abort", cancel, { once: true });
     });

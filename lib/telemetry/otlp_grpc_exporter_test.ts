@@ -169,3 +169,15 @@ Deno.test("OtlpGrpcExporter with compression gzip sends gzip-compressed messages
     await new Promise((resolve) => server.close(resolve));
   }
 });
+
+Deno.test("OtlpGrpcExporter reads a partial_success answer", async () => {
+  await using receiver = await startOtlpGrpcReceiver();
+  const exporter = new OtlpGrpcExporter({ url: receiver.url });
+  assert.equal(await exporter.export([span("00000000000000e1")]), undefined);
+  receiver.rejecting = 1;
+  assert.deepEqual(await exporter.export([span("00000000000000e2")]), {
+    rejected: 1,
+    message: "rejected by the test",
+  });
+  await exporter.shutdown();
+});

@@ -5,9 +5,15 @@
  * @module
  */
 
-import { encodeJson, encodeProto } from "./_otlp.ts";
+import {
+  decodePartialSuccess,
+  encodeJson,
+  encodeProto,
+  parsePartialSuccess,
+  type PartialSuccess,
+} from "./_otlp.ts";
 import { type RetryPlan, retryPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
-import type { SpanExporter } from "./batch_span_processor.ts";
+import type { ExportResult, SpanExporter } from "./batch_span_processor.ts";
 import { OtlpExportError } from "./errors.ts";
 import type { Attributes, SpanData } from "./span.ts";
 
@@ -123,8 +129,15 @@ export class OtlpHttpExporter implements SpanExporter {
     this.#fetch = options.fetch ?? globalThis.fetch;
   }
 
-  /** Posts one `ExportTraceServiceRequest` holding `spans`, retrying transient failures. */
-  async export(spans: readonly SpanData[], signal?: AbortSignal): Promise<void> {
+  /**
+   * Posts one `ExportTraceServiceRequest` holding `spans`, retrying transient
+   * failures; resolves with the collector's `partialSuccess` when it rejected
+   * some spans.
+   */
+  async export(
+    spans: readonly SpanData[],
+    signal?: AbortSignal,
+  ): Promise<ExportResult | undefined> {
     if (spans.length === 0) return;
     const encoded = this.protocol === "http/json"
       ? encodeJson(spans, this.#resource, SCOPE)
@@ -132,18 +145,24 @@ export class OtlpHttpExporter implements SpanExporter {
     const body = this.#gzip ? await gzip(encoded) : encoded;
     // `timeoutMs` bounds the whole export, retries included, as OTEL_EXPORTER_OTLP_TIMEOUT says.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
+    let partial: PartialSuccess | undefined;
     await sendWithRetry(
-      (stop) => this.#post(body, stop),
+      async (stop) => {
+        const outcome = await this.#post(body, stop);
+        if (outcome !== undefined && "error" in outcome) return outcome;
+        partial = outcome;
+      },
       this.#retry,
       signal ? AbortSignal.any([signal, deadline]) : deadline,
     );
+    return partial;
   }
 
   /** One request: nothing when it was taken, else why not and how long the collector asks to wait. */
   async #post(
     body: BodyInit,
     signal: AbortSignal,
-  ): Promise<SendFailure | undefined> {
+  ): Promise<SendFailure | PartialSuccess | undefined> {
     let response: Response;
     try {
       response = await this.#fetch(this.url, {
@@ -155,9 +174,13 @@ export class OtlpHttpExporter implements SpanExporter {
     } catch (cause) {
       return { error: new OtlpExportError(this.url, { cause }), retryAfterMs: undefined };
     }
-    // Read the body so the connection can be reused.
-    await response.arrayBuffer().catch(() => {});
-    if (response.ok) return undefined;
+    // Read the body so the connection can be reused, and for a partial success.
+    const answer = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
+    if (response.ok) {
+      return this.protocol === "http/json"
+        ? parsePartialSuccess(new TextDecoder().decode(answer))
+        : decodePartialSuccess(answer);
+    }
     const error = new OtlpExportError(this.url, { status: response.status });
     const retryAfterMs = error.retryable
       ? parseRetryAfter(response.headers.get("retry-after"), Date.now())

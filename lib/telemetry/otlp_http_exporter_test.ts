@@ -8,7 +8,7 @@ import {
 } from "@flotilla/core";
 import { callPipeline, type PeerEndpoint } from "@flotilla/client";
 import { resolvePolicy } from "@flotilla/resilience";
-import { startOtlpReceiver } from "./_otlp_receiver.ts";
+import { encodedPartialSuccess, startOtlpReceiver } from "./_otlp_receiver.ts";
 import { createTelemetry, type Telemetry } from "./create_telemetry.ts";
 import { OtlpExportError } from "./errors.ts";
 import { OtlpHttpExporter, parseRetryAfter } from "./otlp_http_exporter.ts";
@@ -330,4 +330,29 @@ Deno.test("parseRetryAfter() reads delay-seconds and HTTP dates", () => {
   assert.equal(parseRetryAfter(null, now), undefined);
   assert.equal(parseRetryAfter("soon", now), undefined);
   assert.equal(parseRetryAfter("-5", now), undefined);
+});
+
+Deno.test("OtlpHttpExporter reads a partialSuccess answer, in JSON and in protobuf", async () => {
+  const json = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    protocol: "http/json",
+    fetch: () =>
+      Promise.resolve(
+        new Response(JSON.stringify({
+          partialSuccess: { rejectedSpans: "2", errorMessage: "spans too old" },
+        })),
+      ),
+  });
+  assert.deepEqual(await json.export([SPAN]), { rejected: 2, message: "spans too old" });
+  const proto = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.resolve(new Response(encodedPartialSuccess(3, "too big"))),
+  });
+  assert.deepEqual(await proto.export([SPAN]), { rejected: 3, message: "too big" });
+  const full = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.resolve(new Response("{}")),
+    protocol: "http/json",
+  });
+  assert.equal(await full.export([SPAN]), undefined);
 });
