@@ -192,50 +192,6 @@ Deno.test("createTelemetry() exports nothing with OTEL_SDK_DISABLED=true, ids st
   assert.equal(telemetry.tracer.enabled, false);
 });
 
-Deno.test("OtlpHttpExporter rejects with OtlpExportError on a non-2xx answer or no answer", async () => {
-  const answering = new OtlpHttpExporter({
-    url: "http://collector.invalid/v1/traces",
-    fetch: () => Promise.resolve(new Response("busy", { status: 503 })),
-    retry: { maxAttempts: 1 },
-  });
-  const span = {
-    name: "x",
-    kind: "internal" as const,
-    traceId: TRACE_ID,
-    spanId: GATEWAY_SPAN,
-    parentSpanId: undefined,
-    tracestate: undefined,
-    startTimeMs: 1,
-    endTimeMs: 2,
-    attributes: {},
-    events: [],
-    links: [],
-    status: { code: "unset" as const },
-  };
-  const error = await answering.export([span]).catch((e) => e);
-  assert.ok(error instanceof OtlpExportError);
-  assert.equal(error.status, 503);
-  assert.equal(error.retryable, true);
-  const silent = new OtlpHttpExporter({
-    url: "http://collector.invalid/v1/traces",
-    fetch: () => Promise.reject(new TypeError("connection refused")),
-    retry: { maxAttempts: 1 },
-  });
-  const refused = await silent.export([span]).catch((e) => e);
-  assert.ok(refused instanceof OtlpExportError);
-  assert.equal(refused.status, undefined);
-  assert.throws(() => new OtlpHttpExporter({ url: "not a url" }), RangeError);
-  assert.throws(
-    () => new OtlpHttpExporter({ url: "http://x/", retry: { maxAttempts: 0 } }),
-    RangeError,
-  );
-  assert.throws(
-    // deno-lint-ignore no-explicit-any
-    () => new OtlpHttpExporter({ url: "http://x/", compression: "br" as any }),
-    RangeError,
-  );
-});
-
 const SPAN = {
   name: "x",
   kind: "internal" as const,
@@ -250,6 +206,36 @@ const SPAN = {
   links: [],
   status: { code: "unset" as const },
 };
+
+Deno.test("OtlpHttpExporter rejects with OtlpExportError on a non-2xx answer or no answer", async () => {
+  const answering = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.resolve(new Response("busy", { status: 503 })),
+    retry: { maxAttempts: 1 },
+  });
+  const error = await answering.export([SPAN]).catch((e) => e);
+  assert.ok(error instanceof OtlpExportError);
+  assert.equal(error.status, 503);
+  assert.equal(error.retryable, true);
+  const silent = new OtlpHttpExporter({
+    url: "http://collector.invalid/v1/traces",
+    fetch: () => Promise.reject(new TypeError("connection refused")),
+    retry: { maxAttempts: 1 },
+  });
+  const refused = await silent.export([SPAN]).catch((e) => e);
+  assert.ok(refused instanceof OtlpExportError);
+  assert.equal(refused.status, undefined);
+  assert.throws(() => new OtlpHttpExporter({ url: "not a url" }), RangeError);
+  assert.throws(
+    () => new OtlpHttpExporter({ url: "http://x/", retry: { maxAttempts: 0 } }),
+    RangeError,
+  );
+  assert.throws(
+    // deno-lint-ignore no-explicit-any
+    () => new OtlpHttpExporter({ url: "http://x/", compression: "br" as any }),
+    RangeError,
+  );
+});
 
 Deno.test("createTelemetry() gzips export bodies with OTEL_EXPORTER_OTLP_COMPRESSION=gzip", async () => {
   await using receiver = startOtlpReceiver();
