@@ -8,7 +8,7 @@
 
 import { Buffer } from "node:buffer";
 import { decodePartialSuccess, encodeProto, type PartialSuccess } from "./_otlp.ts";
-import { type RetryPlan, retryPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
+import { type ExportPlan, exportPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
 import type { ExportResult, SpanExporter } from "./batch_span_processor.ts";
 import { OtlpExportError } from "./errors.ts";
 import type { OtlpCompression, OtlpRetryOptions } from "./otlp_http_exporter.ts";
@@ -74,9 +74,7 @@ export class OtlpGrpcExporter implements SpanExporter {
   readonly #tls: boolean;
   readonly #headers: Readonly<Record<string, string>>;
   readonly #resource: Readonly<Attributes>;
-  readonly #timeoutMs: number;
-  readonly #gzip: boolean;
-  readonly #retry: RetryPlan;
+  readonly #plan: ExportPlan;
   #client: Promise<{ grpc: Grpc; client: GrpcClient }> | undefined;
 
   /**
@@ -99,21 +97,7 @@ export class OtlpGrpcExporter implements SpanExporter {
     this.url = options.url;
     this.#tls = url.protocol === "https:";
     this.#target = `${url.hostname}:${url.port === "" ? (this.#tls ? 443 : 80) : url.port}`;
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new RangeError(
-        `Cannot create the OTLP/gRPC exporter as 'timeoutMs' must be a positive number: current value is ${timeoutMs}`,
-      );
-    }
-    this.#timeoutMs = timeoutMs;
-    const compression = options.compression ?? "none";
-    if (compression !== "gzip" && compression !== "none") {
-      throw new RangeError(
-        `Cannot create the OTLP/gRPC exporter as 'compression' must be "gzip" or "none": current value is "${compression}"`,
-      );
-    }
-    this.#gzip = compression === "gzip";
-    this.#retry = retryPlan(options.retry, options.random);
+    this.#plan = exportPlan(options);
     this.#headers = options.headers ?? {};
     this.#resource = options.resource ?? {};
   }
@@ -129,23 +113,16 @@ export class OtlpGrpcExporter implements SpanExporter {
   ): Promise<ExportResult | undefined> {
     if (spans.length === 0) return;
     const body = encodeProto(spans, this.#resource, SCOPE);
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
     const { grpc, client } = await this.#connection();
     const metadata = new grpc.Metadata();
     for (const [key, value] of Object.entries(this.#headers)) {
       metadata.set(key.toLowerCase(), value);
     }
-    let partial: PartialSuccess | undefined;
-    await sendWithRetry(
-      async (stop) => {
-        const outcome = await this.#call(client, body, metadata, stop);
-        if (outcome !== undefined && "error" in outcome) return outcome;
-        partial = outcome;
-      },
-      this.#retry,
-      signal ? AbortSignal.any([signal, deadline]) : deadline,
+    return await sendWithRetry(
+      (stop) => this.#call(client, body, metadata, stop),
+      this.#plan,
+      signal,
     );
-    return partial;
   }
 
   /** Closes the connection. */
@@ -164,7 +141,7 @@ export class OtlpGrpcExporter implements SpanExporter {
         {
           // No proxy from the environment: a service may read only the variables it is granted.
           "grpc.enable_http_proxy": 0,
-          ...(this.#gzip ? { "grpc.default_compression_algorithm": 2 } : {}),
+          ...(this.#plan.gzip ? { "grpc.default_compression_algorithm": 2 } : {}),
         },
       ),
     }));

@@ -12,7 +12,7 @@ import {
   parsePartialSuccess,
   type PartialSuccess,
 } from "./_otlp.ts";
-import { type RetryPlan, retryPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
+import { type ExportPlan, exportPlan, type SendFailure, sendWithRetry } from "./_export_retry.ts";
 import type { ExportResult, SpanExporter } from "./batch_span_processor.ts";
 import { OtlpExportError } from "./errors.ts";
 import type { Attributes, SpanData } from "./span.ts";
@@ -85,9 +85,7 @@ export class OtlpHttpExporter implements SpanExporter {
   readonly #headers: Record<string, string>;
   readonly #resource: Readonly<Attributes>;
   readonly #fetch: typeof fetch;
-  readonly #timeoutMs: number;
-  readonly #gzip: boolean;
-  readonly #retry: RetryPlan;
+  readonly #plan: ExportPlan;
 
   /** Creates the exporter. */
   constructor(options: OtlpHttpExporterOptions) {
@@ -105,25 +103,11 @@ export class OtlpHttpExporter implements SpanExporter {
         `Cannot create the OTLP exporter as 'protocol' must be "http/protobuf" or "http/json": current value is "${this.protocol}"`,
       );
     }
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) {
-      throw new RangeError(
-        `Cannot create the OTLP exporter as 'timeoutMs' must be a positive number: current value is ${timeoutMs}`,
-      );
-    }
-    this.#timeoutMs = timeoutMs;
-    const compression = options.compression ?? "none";
-    if (compression !== "gzip" && compression !== "none") {
-      throw new RangeError(
-        `Cannot create the OTLP exporter as 'compression' must be "gzip" or "none": current value is "${compression}"`,
-      );
-    }
-    this.#gzip = compression === "gzip";
-    this.#retry = retryPlan(options.retry, options.random);
+    this.#plan = exportPlan(options);
     this.#headers = {
       ...options.headers,
       "content-type": this.protocol === "http/json" ? "application/json" : "application/x-protobuf",
-      ...(this.#gzip ? { "content-encoding": "gzip" } : {}),
+      ...(this.#plan.gzip ? { "content-encoding": "gzip" } : {}),
     };
     this.#resource = options.resource ?? {};
     this.#fetch = options.fetch ?? globalThis.fetch;
@@ -142,20 +126,8 @@ export class OtlpHttpExporter implements SpanExporter {
     const encoded = this.protocol === "http/json"
       ? encodeJson(spans, this.#resource, SCOPE)
       : encodeProto(spans, this.#resource, SCOPE);
-    const body = this.#gzip ? await gzip(encoded) : encoded;
-    // `timeoutMs` bounds the whole export, retries included, as OTEL_EXPORTER_OTLP_TIMEOUT says.
-    const deadline = AbortSignal.timeout(this.#timeoutMs);
-    let partial: PartialSuccess | undefined;
-    await sendWithRetry(
-      async (stop) => {
-        const outcome = await this.#post(body, stop);
-        if (outcome !== undefined && "error" in outcome) return outcome;
-        partial = outcome;
-      },
-      this.#retry,
-      signal ? AbortSignal.any([signal, deadline]) : deadline,
-    );
-    return partial;
+    const body = this.#plan.gzip ? await gzip(encoded) : encoded;
+    return await sendWithRetry((stop) => this.#post(body, stop), this.#plan, signal);
   }
 
   /** One request: nothing when it was taken, else why not and how long the collector asks to wait. */
